@@ -1,0 +1,46 @@
+# pattern-db: every target bootstraps .venv from nothing (Python 3.11 + pinned constraints).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB ?= demo-data/constellation.db
+
+.PHONY: demo test lint typecheck pytest test-slow bench schema-snapshot clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt 'pip==$(shell sed -n 's/^pip==//p' constraints.txt)'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+## demo: create a constellation with an agent, a memory block and messages; print its status.
+demo: $(STAMP)
+	$(BIN)/pattern-db demo $(DEMO_DB)
+	$(BIN)/pattern-db status $(DEMO_DB)
+
+## test: lint, strict type check and the whole test suite (what CI runs).
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+## test-slow: the stress tests kept out of the default run.
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+## schema-snapshot: rewrite tests/schema_snapshot.sql after a deliberate schema change.
+schema-snapshot: $(STAMP)
+	$(BIN)/python -m tests.schema_snapshot > tests/schema_snapshot.sql
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache

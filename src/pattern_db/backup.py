@@ -1,0 +1,116 @@
+"""Online backup and restore of constellation files through SQLite's backup API.
+
+A file copy of a live WAL database can miss committed pages that are still in the WAL, or tear a
+page mid-write. The backup API copies a consistent read snapshot instead. The copy is made beside
+the destination, switched out of WAL mode (one self-contained file), integrity-checked, and only
+then renamed into place, so a failed backup never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import apsw
+
+from pattern_db.errors import CorruptDatabase, InvalidData, translate
+
+if TYPE_CHECKING:
+    from pattern_db.connection import ConstellationDb
+
+__all__ = ["integrity_check", "online_backup", "restore_backup"]
+
+
+def integrity_check(conn: apsw.Connection) -> list[str]:
+    """Return SQLite's integrity_check messages (empty when the file is sound)."""
+    rows = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+    return [] if rows == ["ok"] else rows
+
+
+def _temp_beside(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+
+
+def _remove_with_sidecars(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _copy_into(source: apsw.Connection, dest: Path) -> None:
+    """Copy `source` into a new file at `dest`, verified, as a single rollback-journal file."""
+    target = apsw.Connection(str(dest))
+    try:
+        with target.backup("main", source, "main") as job:
+            # One step holds one read snapshot for the whole copy: consistent, never restarted.
+            job.step(-1)
+        target.execute("PRAGMA journal_mode = DELETE").fetchall()
+        problems = integrity_check(target)
+        if problems:
+            raise CorruptDatabase(
+                f"backup copy failed its integrity check: {'; '.join(problems[:5])}"
+            )
+    finally:
+        target.close()
+
+
+def online_backup(db: ConstellationDb, dest: Path, *, overwrite: bool = False) -> Path:
+    """Write a verified copy of `db` to `dest` and return the absolute path.
+
+    Raises:
+        InvalidData: `dest` exists and `overwrite` is False, or `dest` is the database itself.
+        CorruptDatabase: the copy failed its integrity check.
+    """
+    dest = dest.expanduser().absolute()
+    if db.path is not None and dest == db.path:
+        raise InvalidData("backup destination is the database itself; choose another path")
+    if dest.exists() and not overwrite:
+        raise InvalidData(f"{dest} exists; choose another path or pass overwrite=True")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(dest)
+    _remove_with_sidecars(temp)
+    try:
+        with db._snapshot_source() as source:
+            _copy_into(source, temp)
+        os.replace(temp, dest)
+    except apsw.Error as exc:
+        raise translate(exc) from exc
+    finally:
+        _remove_with_sidecars(temp)
+    return dest
+
+
+def restore_backup(backup: Path, dest: Path, *, overwrite: bool = False) -> Path:
+    """Restore a backup file to `dest` (verified first); return the absolute path.
+
+    Nothing may have `dest` open while it is replaced.
+
+    Raises:
+        InvalidData: `dest` exists and `overwrite` is False, or `backup` does not exist.
+        CorruptDatabase: `backup` is not a sound SQLite database.
+    """
+    backup = backup.expanduser().absolute()
+    dest = dest.expanduser().absolute()
+    if not backup.is_file():
+        raise InvalidData(f"no backup file at {backup}")
+    if dest.exists() and not overwrite:
+        raise InvalidData(f"{dest} exists; pass overwrite=True to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(dest)
+    _remove_with_sidecars(temp)
+    try:
+        source = apsw.Connection(str(backup), flags=apsw.SQLITE_OPEN_READONLY)
+        try:
+            problems = integrity_check(source)
+            if problems:
+                raise CorruptDatabase(f"{backup} fails its integrity check: {problems[0]}")
+            _copy_into(source, temp)
+        finally:
+            source.close()
+        _remove_with_sidecars(dest)
+        os.replace(temp, dest)
+    except apsw.Error as exc:
+        raise translate(exc) from exc
+    finally:
+        _remove_with_sidecars(temp)
+    return dest

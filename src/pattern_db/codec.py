@@ -1,0 +1,194 @@
+"""Turning records into bound parameters and rows back into records: the one place for both.
+
+Field names are column names. Each field's Python type decides how its column is stored:
+aware `datetime` as canonical UTC text, `bool` as 0/1, `bytes` as BLOB, str enums as their value,
+`str`/`int`/`float` as themselves, and everything else as JSON text (typed JSON such as a
+`GroupMemberRole` is decoded back into its Struct). An optional field stores None as NULL.
+
+Encoders and decoders are generated once per record type as plain Python functions, because rows
+are decoded in hot paths (message history, search results) where per-field dispatch would cost
+more than the query.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from pattern_db.timeutil import format_ts, parse_ts
+
+__all__ = ["RecordCodec", "codec_for", "json_text", "json_value", "ts_text"]
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+_json_encode = msgspec.json.encode
+_json_decode = msgspec.json.decode
+
+
+def json_text(value: Any) -> str:
+    """Return the JSON text of a value (`msgspec.Raw` passes through exactly as written)."""
+    return _json_encode(value).decode()
+
+
+def json_value(text: str | None) -> Any:
+    """Return the Python value of stored JSON text (None for NULL)."""
+    return None if text is None else _json_decode(text)
+
+
+def ts_text(value: datetime | str) -> str:
+    """Return the canonical stored text of a datetime (strings are parsed first)."""
+    if isinstance(value, datetime):
+        return format_ts(value)
+    return format_ts(parse_ts(value))
+
+
+def _bool_int(value: Any) -> int:
+    return 1 if value else 0
+
+
+class _Field:
+    """How one field is stored: its kind and, for JSON, the type to decode into."""
+
+    def __init__(self, name: str, annotation: Any, default: Any) -> None:
+        self.name = name
+        args = typing.get_args(annotation)
+        is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        inner = annotation
+        self.nullable = False
+        if is_union and type(None) in args:
+            self.nullable = True
+            rest = tuple(a for a in args if a is not type(None))
+            inner = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
+        if annotation is Any and default is None:
+            self.nullable = True
+        self.inner = inner
+        self.kind = self._kind(inner)
+
+    @staticmethod
+    def _kind(inner: Any) -> str:
+        if inner in (str, int, float):
+            return "plain"
+        if inner is bool:
+            return "bool"
+        if inner is bytes:
+            return "bytes"
+        if inner is datetime:
+            return "ts"
+        if isinstance(inner, type) and issubclass(inner, enum.Enum):
+            return "enum"
+        return "json"
+
+    def is_untyped_json(self) -> bool:
+        """True when the JSON is free-form (no schema to validate on decode)."""
+        if self.inner is Any:
+            return True
+        origin = typing.get_origin(self.inner)
+        return origin in (dict, list) and all(a is Any for a in typing.get_args(self.inner)[1:])
+
+
+class RecordCodec(Generic[R]):
+    """Encoder and decoder of one record type.
+
+    Example: `codec_for(Agent).decode(row)`; `codec_for(Agent).encode(agent)` -> params tuple.
+    """
+
+    def __init__(self, cls: type[R]) -> None:
+        self.cls = cls
+        self.fields = tuple(
+            _Field(info.name, info.type, info.default) for info in msgspec.structs.fields(cls)
+        )
+        self.columns: tuple[str, ...] = tuple(f.name for f in self.fields)
+        self.column_list = ", ".join(self.columns)
+        self.placeholders = ", ".join("?" for _ in self.columns)
+        self.encode: Callable[[R], tuple[Any, ...]] = self._build_encoder()
+        self.decode: Callable[[Sequence[Any]], R] = self._build_decoder()
+
+    def encode_named(self, record: R) -> dict[str, Any]:
+        """Return the bound parameters of a record keyed by column (for `:name` SQL)."""
+        return dict(zip(self.columns, self.encode(record), strict=True))
+
+    def assignments(self, *, exclude: Collection[str]) -> str:
+        """Return `col = :col, ...` for every column not excluded (UPDATE from encode_named)."""
+        return ", ".join(f"{c} = :{c}" for c in self.columns if c not in exclude)
+
+    def excluded_assignments(self, *, exclude: Collection[str]) -> str:
+        """Return `col = excluded.col, ...` for every column not excluded (upserts)."""
+        return ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in exclude)
+
+    def insert_sql(self, table: str) -> str:
+        """Return the INSERT of every column with positional parameters."""
+        return f"INSERT INTO {table} ({self.column_list}) VALUES ({self.placeholders})"
+
+    def select_list(self, alias: str) -> str:
+        """Return the column list qualified with a table alias (`m.id, m.agent_id, ...`)."""
+        return ", ".join(f"{alias}.{c}" for c in self.columns)
+
+    def decode_all(self, rows: Sequence[Sequence[Any]]) -> list[R]:
+        """Decode many rows."""
+        decode = self.decode
+        return [decode(row) for row in rows]
+
+    def _build_encoder(self) -> Callable[[R], tuple[Any, ...]]:
+        env: dict[str, Any] = {"_ts": ts_text, "_json": json_text, "_bool": _bool_int}
+        parts = []
+        for f in self.fields:
+            attr = f"r.{f.name}"
+            if f.kind in ("plain", "bytes", "enum"):
+                parts.append(attr)
+                continue
+            func = {"ts": "_ts", "bool": "_bool", "json": "_json"}[f.kind]
+            if f.nullable:
+                parts.append(f"(None if {attr} is None else {func}({attr}))")
+            else:
+                parts.append(f"{func}({attr})")
+        source = f"def encode(r):\n    return ({', '.join(parts)},)\n"
+        return typing.cast(Callable[[R], tuple[Any, ...]], _compile(source, "encode", env))
+
+    def _build_decoder(self) -> Callable[[Sequence[Any]], R]:
+        env: dict[str, Any] = {"_cls": self.cls, "_ts": parse_ts, "_json": _json_decode}
+        names = [f"c{i}" for i in range(len(self.fields))]
+        args = []
+        for i, (f, var) in enumerate(zip(self.fields, names, strict=True)):
+            if f.kind in ("plain", "bytes"):
+                expr = var
+            elif f.kind == "bool":
+                expr = f"{var} != 0"
+            elif f.kind == "ts":
+                expr = f"_ts({var})"
+            elif f.kind == "enum":
+                env[f"_e{i}"] = {m.value: m for m in f.inner}
+                expr = f"_e{i}[{var}]"
+            elif f.is_untyped_json():
+                expr = f"_json({var})"
+            else:
+                env[f"_d{i}"] = msgspec.json.Decoder(f.inner).decode
+                expr = f"_d{i}({var})"
+            if f.nullable and expr != var:
+                expr = f"(None if {var} is None else {expr})"
+            args.append(f"{f.name}={expr}")
+        source = (
+            f"def decode(row):\n    {', '.join(names)}, = row\n    return _cls({', '.join(args)})\n"
+        )
+        return typing.cast(Callable[[Sequence[Any]], R], _compile(source, "decode", env))
+
+
+def _compile(source: str, name: str, env: dict[str, Any]) -> Callable[..., Any]:
+    exec(compile(source, f"<pattern_db.codec {name}>", "exec"), env)
+    return typing.cast(Callable[..., Any], env[name])
+
+
+_CODECS: dict[type[Any], RecordCodec[Any]] = {}
+
+
+def codec_for(cls: type[R]) -> RecordCodec[R]:
+    """Return the (cached) codec of a record type."""
+    codec = _CODECS.get(cls)
+    if codec is None:
+        codec = _CODECS[cls] = RecordCodec(cls)
+    return codec

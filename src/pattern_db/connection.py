@@ -1,0 +1,524 @@
+"""ConstellationDb: one SQLite file per constellation, opened through apsw with sqlite-vec.
+
+Design: one writer connection behind a re-entrant lock, every write in `BEGIN IMMEDIATE` (so
+SQLite's busy timeout applies at the start of the transaction instead of failing mid-way with
+SQLITE_BUSY on lock upgrade), and one reader connection per thread in WAL mode, so reads never
+wait for writes. A thread inside `transaction()` reads through the writer connection and sees its
+own uncommitted writes; nested writes in that thread become savepoints. In-memory databases have
+a single connection shared under the lock. Query functions take either a `ConstellationDb` or a
+`Transaction`; both expose `reader()` and `writer()`, which is all a query needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import apsw
+
+from pattern_db import migrate as migrations
+from pattern_db.errors import (
+    DatabaseClosed,
+    DbError,
+    ExtensionError,
+    MigrationRequired,
+    translate,
+)
+from pattern_db.models.stats import DbStats
+from pattern_db.timeutil import now
+
+__all__ = ["ConstellationDb", "DbOrTx", "Executor", "Transaction", "scalar"]
+
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
+
+# Per-connection pragmas (the seed's set, plus journal_size_limit so the WAL cannot grow without
+# bound after a burst of writes). busy_timeout is set through apsw's setbusytimeout.
+_PRAGMAS = (
+    ("synchronous", "NORMAL"),
+    ("cache_size", "-64000"),
+    ("mmap_size", "268435456"),
+    ("temp_store", "MEMORY"),
+    ("foreign_keys", "ON"),
+    ("journal_size_limit", "67108864"),
+)
+
+_COUNT_SQL = {
+    "agent_count": "SELECT count(*) FROM agents",
+    "group_count": "SELECT count(*) FROM agent_groups",
+    "message_count": "SELECT count(*) FROM messages",
+    "memory_block_count": "SELECT count(*) FROM memory_blocks",
+    "archival_entry_count": "SELECT count(*) FROM archival_entries",
+    "task_count": "SELECT count(*) FROM tasks",
+    "event_count": "SELECT count(*) FROM events",
+    "file_passage_count": "SELECT count(*) FROM file_passages",
+}
+_FTS_TABLES = """
+SELECT name FROM sqlite_schema
+WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE % USING fts5(%' ORDER BY name
+"""
+_HAS_EMBEDDINGS = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'embeddings'"
+
+
+def scalar(conn: apsw.Connection, sql: str, params: Any = ()) -> Any:
+    """Return the first column of the first row of a query (None when there is no row)."""
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
+def _vec_loadable_path() -> str:
+    import sqlite_vec
+
+    return str(sqlite_vec.loadable_path())
+
+
+class Executor(Protocol):
+    """What every query function needs: a connection to read with and one to write with."""
+
+    def reader(self) -> contextlib.AbstractContextManager[apsw.Connection]:
+        """Return a context manager yielding a connection for reading."""
+        ...
+
+    def writer(self) -> contextlib.AbstractContextManager[apsw.Connection]:
+        """Return a context manager yielding a connection inside a write transaction."""
+        ...
+
+
+class Transaction:
+    """A write transaction in progress; pass it wherever a ConstellationDb is accepted.
+
+    Example: `with db.transaction() as tx: queries.agent.create_agent(tx, agent)`.
+    """
+
+    def __init__(self, db: ConstellationDb, conn: apsw.Connection) -> None:
+        self._db = db
+        self._conn: apsw.Connection | None = conn
+
+    @property
+    def db(self) -> ConstellationDb:
+        """The database this transaction belongs to."""
+        return self._db
+
+    def _connection(self) -> apsw.Connection:
+        if self._conn is None:
+            raise DatabaseClosed("this transaction has ended; start a new db.transaction()")
+        return self._conn
+
+    @contextmanager
+    def reader(self) -> Iterator[apsw.Connection]:
+        """Yield the transaction's connection (it sees the transaction's own writes)."""
+        conn = self._connection()
+        try:
+            yield conn
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    @contextmanager
+    def writer(self) -> Iterator[apsw.Connection]:
+        """Yield the transaction's connection inside a savepoint.
+
+        A failing query rolls back only its own statements; the transaction goes on.
+        """
+        conn = self._connection()
+        try:
+            with conn:
+                yield conn
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    def _end(self) -> None:
+        self._conn = None
+
+
+class ConstellationDb:
+    """A constellation's database. Open with `ConstellationDb.open(path)` or `open_in_memory()`."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._lock = threading.RLock()
+        self._tx_owner: int | None = None
+        self._closed = False
+        self._local = threading.local()
+        self._readers: weakref.WeakSet[apsw.Connection] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._vec_version: str | None = None
+        self._vec_error: str | None = None
+        self._writer = self._connect(writer=True)
+
+    # -- opening and closing -------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        migrate: bool = True,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        backup_before_migrate: bool = True,
+    ) -> ConstellationDb:
+        """Open (creating it and its directories if needed) and migrate a constellation file.
+
+        Raises:
+            MigrationRequired: `migrate=False` and the schema is older than this code.
+            MigrationError: a migration failed or an applied one was edited.
+            CorruptDatabase: the file is not a SQLite database.
+        """
+        file_path = Path(path).expanduser().absolute()
+        existed = file_path.exists() and file_path.stat().st_size > 0
+        if not migrate and not existed:
+            raise MigrationRequired(file_path, 0, migrations.latest_version())
+        file_path.parent.mkdir(parents=True, exist_ok=True)
+        db = cls(file_path, busy_timeout_ms=busy_timeout_ms)
+        try:
+            db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @classmethod
+    def open_in_memory(cls) -> ConstellationDb:
+        """Open a new private in-memory database with the full schema (one shared connection)."""
+        db = cls(None)
+        try:
+            db._prepare_schema(migrate=True, backup=False)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare_schema(self, *, migrate: bool, backup: bool) -> None:
+        with self._lock:
+            conn = self._writer
+            try:
+                pending = migrations.pending_migrations(conn)
+                if not pending:
+                    return
+                if not migrate:
+                    raise MigrationRequired(
+                        self._path or ":memory:",
+                        migrations.current_version(conn),
+                        migrations.latest_version(),
+                    )
+                if backup and migrations.current_version(conn) > 0:
+                    self._backup_before_migrate(migrations.current_version(conn))
+                migrations.apply_migrations(conn)
+            except apsw.Error as exc:
+                raise translate(exc) from exc
+
+    def _backup_before_migrate(self, version: int) -> Path:
+        assert self._path is not None
+        stamp = now().strftime("%Y%m%dT%H%M%SZ")
+        return self.backup(self._path.with_name(f"{self._path.name}.v{version}-{stamp}.bak"))
+
+    def _connect(self, *, writer: bool) -> apsw.Connection:
+        filename = ":memory:" if self._path is None else str(self._path)
+        flags = apsw.SQLITE_OPEN_READWRITE
+        if writer:
+            flags |= apsw.SQLITE_OPEN_CREATE
+        try:
+            conn = apsw.Connection(filename, flags=flags)
+            conn.setbusytimeout(self._busy_timeout_ms)
+            if self._path is not None and writer:
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            for name, value in _PRAGMAS:
+                conn.execute(f"PRAGMA {name} = {value}").fetchall()
+            if not writer:
+                # A reader that tries to write is a bug in pattern-db; make it fail loudly.
+                conn.execute("PRAGMA query_only = 1").fetchall()
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+        self._load_vec(conn)
+        return conn
+
+    def _load_vec(self, conn: apsw.Connection) -> None:
+        if self._vec_error is not None:
+            return
+        try:
+            conn.enable_load_extension(True)
+            try:
+                conn.load_extension(_vec_loadable_path())
+            finally:
+                conn.enable_load_extension(False)
+            if self._vec_version is None:
+                self._vec_version = str(scalar(conn, "SELECT vec_version()"))
+        except (apsw.Error, ImportError, OSError) as exc:
+            # The database stays usable (FTS works); vector calls raise ExtensionError.
+            self._vec_error = f"sqlite-vec could not be loaded: {exc}"
+
+    def close(self) -> None:
+        """Close every connection of this handle; later use raises DatabaseClosed."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with self._readers_lock:
+                readers = list(self._readers)
+                self._readers.clear()
+            for conn in readers:
+                conn.close()
+            self._writer.close()
+
+    def __enter__(self) -> ConstellationDb:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- access --------------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path | None:
+        """The database file, or None for an in-memory database."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """True once close() has been called."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DatabaseClosed("the database is closed; open it again with ConstellationDb.open")
+
+    def _reader_connection(self) -> apsw.Connection:
+        conn: apsw.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect(writer=False)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.add(conn)
+        return conn
+
+    @contextmanager
+    def reader(self) -> Iterator[apsw.Connection]:
+        """Yield a reading connection: this thread's reader, or the writer inside a transaction."""
+        self._check_open()
+        if self._path is None:
+            with self._lock:
+                try:
+                    yield self._writer
+                except apsw.Error as exc:
+                    raise translate(exc) from exc
+            return
+        conn = (
+            self._writer if self._tx_owner == threading.get_ident() else self._reader_connection()
+        )
+        try:
+            yield conn
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    @contextmanager
+    def writer(self) -> Iterator[apsw.Connection]:
+        """Yield the writer connection inside `BEGIN IMMEDIATE` (a savepoint when nested).
+
+        Commits when the block ends, rolls back on any exception.
+        """
+        self._check_open()
+        conn = self._writer
+        with self._lock:
+            if self._tx_owner == threading.get_ident():
+                try:
+                    with conn:
+                        yield conn
+                except apsw.Error as exc:
+                    raise translate(exc) from exc
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except apsw.Error as exc:
+                raise translate(exc) from exc
+            self._tx_owner = threading.get_ident()
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, apsw.Error):
+                    raise translate(exc) from exc
+                raise
+            finally:
+                self._tx_owner = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Group several query calls into one atomic write transaction.
+
+        Example: `with db.transaction() as tx: create_agent(tx, a); create_block(tx, b)`.
+        """
+        with self.writer() as conn:
+            tx = Transaction(self, conn)
+            try:
+                yield tx
+            finally:
+                tx._end()
+
+    # -- extensions and capabilities -----------------------------------------------------------
+
+    @property
+    def vec_version(self) -> str | None:
+        """The loaded sqlite-vec version (e.g. "v0.1.9"), or None when it could not load."""
+        return self._vec_version
+
+    def require_vec(self) -> str:
+        """Return the sqlite-vec version.
+
+        Raises:
+            ExtensionError: sqlite-vec is not loaded; the message says why.
+        """
+        if self._vec_version is None:
+            raise ExtensionError(
+                (self._vec_error or "sqlite-vec is not loaded")
+                + "; install the sqlite-vec wheel for this platform. Full-text search still works."
+            )
+        return self._vec_version
+
+    def schema_version(self) -> int:
+        """Return the highest applied migration version."""
+        with self.reader() as conn:
+            return migrations.current_version(conn)
+
+    def capabilities(self) -> dict[str, Any]:
+        """Return what this database and driver can do.
+
+        Example: `{"sqlite_version": "3.54.1", "fts5": True, "sqlite_vec": "v0.1.9", ...}`.
+        """
+        with self.reader() as conn:
+            options = {row[0] for row in conn.execute("PRAGMA compile_options")}
+            journal = scalar(conn, "PRAGMA journal_mode")
+            version = migrations.current_version(conn)
+        return {
+            "driver": "apsw",
+            "apsw_version": apsw.apswversion(),
+            "sqlite_version": apsw.sqlite_lib_version(),
+            "fts5": "ENABLE_FTS5" in options,
+            "json": True,
+            "sqlite_vec": self._vec_version,
+            "sqlite_vec_error": self._vec_error,
+            "schema_version": version,
+            "latest_schema_version": migrations.latest_version(),
+            "journal_mode": journal,
+            "path": str(self._path) if self._path else ":memory:",
+        }
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def health_check(self) -> None:
+        """Check that the database answers and its schema is current.
+
+        Raises:
+            DbError: the database does not answer, or its schema is out of date.
+        """
+        with self.reader() as conn:
+            if conn.execute("SELECT 1").fetchall() != [(1,)]:
+                raise DbError("health check failed: SELECT 1 did not return 1")
+            current = migrations.current_version(conn)
+        if current != migrations.latest_version():
+            raise MigrationRequired(self._path or ":memory:", current, migrations.latest_version())
+
+    def stats(self) -> DbStats:
+        """Return row counts (every row, archived and inactive included) and file sizes."""
+        with self.reader() as conn:
+            counts = {name: int(scalar(conn, sql)) for name, sql in _COUNT_SQL.items()}
+            if self._vec_version is not None and scalar(conn, _HAS_EMBEDDINGS):
+                counts["embedding_count"] = int(scalar(conn, "SELECT count(*) FROM embeddings"))
+            page_count = int(scalar(conn, "PRAGMA page_count"))
+            page_size = int(scalar(conn, "PRAGMA page_size"))
+            version = migrations.current_version(conn)
+        file_size = wal_size = 0
+        if self._path is not None:
+            file_size = _file_size(self._path)
+            wal_size = _file_size(self._path.with_name(self._path.name + "-wal"))
+        return DbStats(
+            **counts,
+            schema_version=version,
+            page_count=page_count,
+            page_size=page_size,
+            file_size_bytes=file_size,
+            wal_size_bytes=wal_size,
+        )
+
+    def vacuum(self) -> None:
+        """Rebuild the file compactly, then rebuild the FTS indexes.
+
+        VACUUM may renumber the implicit rowids the external-content FTS tables point at, so the
+        indexes are rebuilt from their content tables afterwards.
+        """
+        self._check_open()
+        with self._lock:
+            try:
+                self._writer.execute("VACUUM")
+            except apsw.Error as exc:
+                raise translate(exc) from exc
+        with self.writer() as conn:
+            for (name,) in conn.execute(_FTS_TABLES).fetchall():
+                conn.execute(f"INSERT INTO {name}({name}) VALUES ('rebuild')")
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Run `wal_checkpoint(TRUNCATE)`; return (busy, wal pages, pages checkpointed)."""
+        self._check_open()
+        with self._lock:
+            try:
+                row: Any = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except apsw.Error as exc:
+                raise translate(exc) from exc
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def backup(self, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Copy the database to `dest` through SQLite's online backup API; return the path.
+
+        The copy is a consistent snapshot even while other threads or processes write. It is
+        written next to `dest` first, integrity-checked, then renamed into place.
+
+        Raises:
+            InvalidData: `dest` exists and `overwrite` is False.
+            DbError: the copy failed its integrity check.
+        """
+        from pattern_db.backup import online_backup
+
+        self._check_open()
+        return online_backup(self, Path(dest), overwrite=overwrite)
+
+    def _snapshot_source(self) -> contextlib.AbstractContextManager[apsw.Connection]:
+        """Yield a connection whose read snapshot a backup copies."""
+        if self._path is None:
+            return self._locked_writer()
+        return _fresh_reader(self._path, self._busy_timeout_ms)
+
+    @contextmanager
+    def _locked_writer(self) -> Iterator[apsw.Connection]:
+        with self._lock:
+            yield self._writer
+
+
+DbOrTx = ConstellationDb | Transaction
+
+
+@contextmanager
+def _fresh_reader(path: Path, busy_timeout_ms: int) -> Iterator[apsw.Connection]:
+    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        conn.setbusytimeout(busy_timeout_ms)
+        yield conn
+    finally:
+        conn.close()
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,168 @@
+"""Errors raised by pattern-db, and the one place SQLite errors are translated.
+
+Every error is a `DbError`. Errors that have an obvious builtin meaning also subclass the builtin
+(`NotFound` is a `LookupError`, `InvalidData` a `ValueError`), so generic handlers keep working.
+SQLite errors are classified by apsw's extended result code, never by message text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import apsw
+
+__all__ = [
+    "AlreadyExists",
+    "ConstraintViolation",
+    "CorruptDatabase",
+    "DatabaseBusy",
+    "DatabaseClosed",
+    "DbError",
+    "DimensionMismatch",
+    "ExtensionError",
+    "ImportFailed",
+    "InvalidData",
+    "MigrationError",
+    "MigrationRequired",
+    "NotFound",
+    "translate",
+    "translate_errors",
+]
+
+
+class DbError(Exception):
+    """Base class of every error pattern-db raises."""
+
+
+class NotFound(DbError, LookupError):
+    """A row the call needs to act on does not exist."""
+
+    def __init__(self, entity_type: str, entity_id: object) -> None:
+        self.entity_type = entity_type
+        self.entity_id = entity_id
+        super().__init__(f"{entity_type} not found: {entity_id}")
+
+
+class AlreadyExists(DbError):
+    """A row with the same primary key or unique value exists already."""
+
+    def __init__(self, entity_type: str, entity_id: object, detail: str | None = None) -> None:
+        self.entity_type = entity_type
+        self.entity_id = entity_id
+        self.detail = detail
+        suffix = f" ({detail})" if detail else ""
+        super().__init__(f"{entity_type} already exists: {entity_id}{suffix}")
+
+
+class ConstraintViolation(DbError):
+    """A CHECK, NOT NULL or foreign-key constraint refused the write."""
+
+
+class InvalidData(DbError, ValueError):
+    """Input that cannot be stored or understood: a malformed query, a naive datetime, ..."""
+
+
+class DimensionMismatch(InvalidData):
+    """An embedding has a different number of dimensions than the constellation's index."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(
+            f"embedding has {got} dimensions but this constellation's index has {expected}; "
+            "embed with the same model, or re-create the index for the new model"
+        )
+
+
+class ExtensionError(DbError):
+    """A SQLite extension (sqlite-vec) is not available on this connection."""
+
+
+class MigrationError(DbError):
+    """A migration failed or the recorded migration history does not match the shipped files."""
+
+
+class MigrationRequired(MigrationError):
+    """The schema is older than this pattern-db and migrating was not allowed."""
+
+    def __init__(self, path: str | Path, current: int, target: int) -> None:
+        self.path = str(path)
+        self.current = current
+        self.target = target
+        super().__init__(
+            f"{path} is at schema version {current}, this pattern-db needs {target}; "
+            f"run `pattern-db migrate {path}` or open it with migrate=True"
+        )
+
+
+class ImportFailed(DbError):
+    """An import file is malformed, truncated or of an unknown format; nothing was written."""
+
+
+class DatabaseBusy(DbError):
+    """The database stayed locked by another connection for longer than the busy timeout."""
+
+
+class DatabaseClosed(DbError):
+    """The database handle was used after close()."""
+
+
+class CorruptDatabase(DbError):
+    """The file is not a SQLite database, or its pages fail SQLite's checks."""
+
+
+_TABLE_IN_MESSAGE = re.compile(r"failed: (\w+)\.")
+
+_ALREADY_EXISTS_CODES = frozenset(
+    {apsw.SQLITE_CONSTRAINT_UNIQUE, apsw.SQLITE_CONSTRAINT_PRIMARYKEY, apsw.SQLITE_CONSTRAINT_ROWID}
+)
+
+
+def translate(exc: apsw.Error, entity_type: str | None = None, entity_id: object = None) -> DbError:
+    """Return the DbError for an apsw error, classified by its extended result code.
+
+    Example: `raise translate(exc, "agent", "a1") from exc`.
+    """
+    code = getattr(exc, "extendedresult", None)
+    message = str(exc)
+    if isinstance(exc, apsw.ConstraintError):
+        if code in _ALREADY_EXISTS_CODES:
+            if entity_type is None:
+                found = _TABLE_IN_MESSAGE.search(message)
+                entity_type = found.group(1) if found else "row"
+            return AlreadyExists(entity_type, entity_id if entity_id is not None else "?", message)
+        if code == apsw.SQLITE_CONSTRAINT_FOREIGNKEY:
+            what = f" for {entity_type} {entity_id}" if entity_type else ""
+            return ConstraintViolation(
+                f"foreign key constraint failed{what}: a referenced row does not exist "
+                "(or a row still refers to the one being deleted)"
+            )
+        return ConstraintViolation(message)
+    if isinstance(exc, apsw.BusyError | apsw.LockedError):
+        return DatabaseBusy(
+            f"database is locked by another connection ({message}); retry, or raise busy_timeout_ms"
+        )
+    if isinstance(exc, apsw.ConnectionClosedError | apsw.CursorClosedError):
+        return DatabaseClosed("the database handle is closed; open it again")
+    if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
+        return CorruptDatabase(
+            f"{message}; restore from a backup (`pattern-db restore`) or run `pattern-db verify`"
+        )
+    if isinstance(exc, apsw.TooBigError | apsw.MismatchError | apsw.RangeError):
+        return InvalidData(message)
+    return DbError(f"SQLite error: {message}")
+
+
+@contextmanager
+def translate_errors(entity_type: str | None = None, entity_id: object = None) -> Iterator[None]:
+    """Turn any apsw error raised in the block into the matching DbError.
+
+    Example: `with db.writer() as conn, translate_errors("agent", agent.id): conn.execute(...)`.
+    """
+    try:
+        yield
+    except apsw.Error as exc:
+        raise translate(exc, entity_type, entity_id) from exc

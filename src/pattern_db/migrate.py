@@ -1,0 +1,219 @@
+"""Migration runner: ordered `.sql` files shipped in the package, applied one transaction each.
+
+Design: each file `NNNN_name.sql` runs inside `BEGIN IMMEDIATE` together with the row that records
+it (version, name, sha256 checksum, time taken), so a migration is either wholly applied and
+recorded or not at all, and two processes opening the same new file cannot both apply it: the
+second re-reads the record table inside its own transaction and skips what is done. The table is
+named `pattern_db_migrations` so it never collides with a host application's Alembic or sqlx
+tables. Applied files are checked against the shipped ones on every open: an edited migration is
+refused rather than silently diverging. `PRAGMA user_version` mirrors the schema version for tools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import apsw
+
+from pattern_db.errors import MigrationError
+from pattern_db.timeutil import now_ts
+
+__all__ = [
+    "MIGRATION_TABLE",
+    "AppliedMigration",
+    "Migration",
+    "applied_migrations",
+    "apply_migrations",
+    "current_version",
+    "latest_version",
+    "load_migrations",
+    "pending_migrations",
+    "verify_history",
+]
+
+MIGRATION_TABLE = "pattern_db_migrations"
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+_CREATE_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {MIGRATION_TABLE} (
+    version INTEGER PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    execution_ms INTEGER NOT NULL
+) STRICT
+"""
+_TABLE_EXISTS = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?"
+_SELECT_APPLIED = (
+    f"SELECT version, name, checksum, applied_at FROM {MIGRATION_TABLE} ORDER BY version"
+)
+_INSERT_APPLIED = f"""
+INSERT INTO {MIGRATION_TABLE} (version, name, checksum, applied_at, execution_ms)
+VALUES (?, ?, ?, ?, ?)
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One shipped migration file."""
+
+    version: int
+    name: str
+    sql: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One row of the migration record table."""
+
+    version: int
+    name: str
+    checksum: str
+    applied_at: str
+
+
+def checksum_of(sql: str) -> str:
+    """Return the sha256 of a migration's text with line endings normalised."""
+    return hashlib.sha256(sql.replace("\r\n", "\n").encode()).hexdigest()
+
+
+def parse_migrations(files: Iterable[tuple[str, str]]) -> tuple[Migration, ...]:
+    """Return migrations from (file name, text) pairs, ordered by version.
+
+    Raises:
+        MigrationError: a file name is not `NNNN_name.sql` or two files share a version.
+    """
+    found: dict[int, Migration] = {}
+    for file_name, sql in files:
+        match = _FILE_NAME.match(file_name)
+        if match is None:
+            raise MigrationError(f"migration file {file_name!r} is not named NNNN_name.sql")
+        version = int(match.group(1))
+        if version in found:
+            raise MigrationError(f"two migration files have version {version}")
+        found[version] = Migration(version, match.group(2), sql, checksum_of(sql))
+    return tuple(found[v] for v in sorted(found))
+
+
+@cache
+def load_migrations() -> tuple[Migration, ...]:
+    """Return the migrations shipped in the package, ordered by version."""
+    folder = resources.files("pattern_db") / "migrations"
+    files = (
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    )
+    return parse_migrations(files)
+
+
+def latest_version(migrations: Sequence[Migration] | None = None) -> int:
+    """Return the version the shipped migrations lead to."""
+    migrations = load_migrations() if migrations is None else migrations
+    return migrations[-1].version if migrations else 0
+
+
+def applied_migrations(conn: apsw.Connection) -> list[AppliedMigration]:
+    """Return the recorded migrations of a database (empty for a new file)."""
+    if not conn.execute(_TABLE_EXISTS, (MIGRATION_TABLE,)).fetchall():
+        return []
+    return [AppliedMigration(*row) for row in conn.execute(_SELECT_APPLIED)]
+
+
+def current_version(conn: apsw.Connection) -> int:
+    """Return the highest applied migration version (0 for a new file)."""
+    applied = applied_migrations(conn)
+    return applied[-1].version if applied else 0
+
+
+def verify_history(applied: Sequence[AppliedMigration], migrations: Sequence[Migration]) -> None:
+    """Check that every applied migration is shipped unchanged.
+
+    Raises:
+        MigrationError: an applied migration was edited, or the database is newer than this code.
+    """
+    shipped = {m.version: m for m in migrations}
+    for row in applied:
+        migration = shipped.get(row.version)
+        if migration is None:
+            raise MigrationError(
+                f"the database has migration {row.version:04d}_{row.name} applied, which this "
+                f"version of pattern-db does not know (it ships up to "
+                f"{latest_version(migrations)}); "
+                "upgrade pattern-db to open this database"
+            )
+        if migration.checksum != row.checksum:
+            raise MigrationError(
+                f"migration {row.version:04d}_{row.name} was edited after it was applied to this "
+                f"database (checksum {migration.checksum[:12]} != recorded {row.checksum[:12]}); "
+                "restore the original file and put the change in a new migration"
+            )
+
+
+def pending_migrations(
+    conn: apsw.Connection, migrations: Sequence[Migration] | None = None
+) -> list[Migration]:
+    """Return the migrations not yet applied, after verifying the applied ones.
+
+    Raises:
+        MigrationError: see `verify_history`.
+    """
+    migrations = load_migrations() if migrations is None else migrations
+    applied = applied_migrations(conn)
+    verify_history(applied, migrations)
+    done = {row.version for row in applied}
+    return [m for m in migrations if m.version not in done]
+
+
+def apply_migrations(
+    conn: apsw.Connection, migrations: Sequence[Migration] | None = None
+) -> list[Migration]:
+    """Apply every pending migration, one transaction each; return those this call applied.
+
+    Raises:
+        MigrationError: a migration failed (that migration is rolled back, earlier ones stay), or
+            the history does not match (see `verify_history`).
+    """
+    migrations = load_migrations() if migrations is None else migrations
+    return [m for m in pending_migrations(conn, migrations) if _apply_one(conn, m)]
+
+
+def _apply_one(conn: apsw.Connection, migration: Migration) -> bool:
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_CREATE_TABLE)
+        # Another process may have applied it between our read and our lock.
+        if any(row.version == migration.version for row in applied_migrations(conn)):
+            conn.execute("ROLLBACK")
+            return False
+        conn.execute(migration.sql).fetchall()
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        conn.execute(
+            _INSERT_APPLIED,
+            (migration.version, migration.name, migration.checksum, now_ts(), elapsed_ms),
+        )
+        conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+        conn.execute("COMMIT")
+    except apsw.Error as exc:
+        if not conn.in_transaction:
+            raise MigrationError(
+                f"migration {migration.version:04d}_{migration.name} failed: {exc}"
+            ) from exc
+        conn.execute("ROLLBACK")
+        raise MigrationError(
+            f"migration {migration.version:04d}_{migration.name} failed and was rolled back, "
+            f"leaving the database as it was: {exc}"
+        ) from exc
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return True

@@ -1,0 +1,26 @@
+"""Database-level statistics."""
+
+from __future__ import annotations
+
+from pattern_db.models._base import Record
+
+__all__ = ["DbStats"]
+
+
+class DbStats(Record, kw_only=True):
+    """Row counts (every row, as the reference's connection stats) and file sizes."""
+
+    agent_count: int = 0
+    group_count: int = 0
+    message_count: int = 0
+    memory_block_count: int = 0
+    archival_entry_count: int = 0
+    task_count: int = 0
+    event_count: int = 0
+    file_passage_count: int = 0
+    embedding_count: int = 0
+    schema_version: int = 0
+    page_count: int = 0
+    page_size: int = 0
+    file_size_bytes: int = 0
+    wal_size_bytes: int = 0
