@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## demo: create a constellation with an agent, a memory block and messages; print its status.
 demo: $(STAMP)
-	$(BIN)/pattern-db demo $(DEMO_DB)
+	$(BIN)/pattern-db demo --overwrite $(DEMO_DB)
 	$(BIN)/pattern-db status $(DEMO_DB)
 
 ## test: lint, strict type check and the whole test suite (what CI runs).

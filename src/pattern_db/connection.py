@@ -467,6 +467,37 @@ class ConstellationDb:
             for (name,) in conn.execute(_FTS_TABLES).fetchall():
                 conn.execute(f"INSERT INTO {name}({name}) VALUES ('rebuild')")
 
+    def verify(self) -> list[str]:
+        """Return every problem found (empty when sound): pages, foreign keys, FTS, migrations.
+
+        Runs SQLite's integrity_check and foreign_key_check, FTS5's own integrity check of each
+        full-text index against its content table, and the migration history check.
+        """
+        from pattern_db.backup import integrity_check
+
+        problems: list[str] = []
+        with self.reader() as conn:
+            problems += [f"integrity: {p}" for p in integrity_check(conn)]
+            for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall():
+                problems.append(f"foreign key: {table} row {rowid} refers to a missing {parent}")
+            try:
+                pending = migrations.pending_migrations(conn)
+            except DbError as exc:
+                problems.append(f"migrations: {exc}")
+            else:
+                problems += [f"migrations: {m.version:04d}_{m.name} not applied" for m in pending]
+            fts_tables = [str(row[0]) for row in conn.execute(_FTS_TABLES).fetchall()]
+        for name in fts_tables:
+            try:
+                with self.writer() as conn:
+                    conn.execute(f"INSERT INTO {name}({name}, rank) VALUES ('integrity-check', 1)")
+            except DbError as exc:
+                problems.append(
+                    f"full-text index {name} disagrees with its table ({exc}); "
+                    "run `pattern-db vacuum` to rebuild it"
+                )
+        return problems
+
     def checkpoint(self) -> tuple[int, int, int]:
         """Run `wal_checkpoint(TRUNCATE)`; return (busy, wal pages, pages checkpointed)."""
         self._check_open()

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import apsw
 
@@ -31,6 +32,7 @@ __all__ = [
     "applied_migrations",
     "apply_migrations",
     "current_version",
+    "inspect_file",
     "latest_version",
     "load_migrations",
     "pending_migrations",
@@ -183,6 +185,19 @@ def apply_migrations(
     """
     migrations = load_migrations() if migrations is None else migrations
     return [m for m in pending_migrations(conn, migrations) if _apply_one(conn, m)]
+
+
+def inspect_file(path: str | Path) -> list[tuple[Migration, AppliedMigration | None]]:
+    """Return each shipped migration with its record in the file at `path` (None if pending).
+
+    Opens the file read-only and changes nothing (the CLI's `migrate --list`).
+    """
+    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        applied = {row.version: row for row in applied_migrations(conn)}
+    finally:
+        conn.close()
+    return [(m, applied.get(m.version)) for m in load_migrations()]
 
 
 def _apply_one(conn: apsw.Connection, migration: Migration) -> bool:

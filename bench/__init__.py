@@ -1,0 +1,1 @@
+"""Benchmarks: pattern-db against the same work done directly (raw apsw, sqlite-vec, numpy)."""

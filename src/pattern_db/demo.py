@@ -1,0 +1,142 @@
+"""The demo constellation behind `pattern-db demo` and `make demo`.
+
+Three agents of an ADHD-support constellation, a group, a persona memory block (a real Loro
+document), a short conversation and a task, so `pattern-db status` has something to show.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import loro
+
+from pattern_db import ids
+from pattern_db.connection import ConstellationDb
+from pattern_db.errors import InvalidData
+from pattern_db.models import (
+    Agent,
+    AgentGroup,
+    BatchType,
+    GroupMember,
+    MemoryBlock,
+    MemoryBlockType,
+    Message,
+    MessageRole,
+    PatternType,
+    SpecialistRole,
+    SupervisorRole,
+    Task,
+    UserTaskPriority,
+)
+from pattern_db.queries import agent as agent_q
+from pattern_db.queries import memory as memory_q
+from pattern_db.queries import message as message_q
+from pattern_db.queries import task as task_q
+
+__all__ = ["create_demo"]
+
+_PERSONA = (
+    "I am Pattern, the orchestrator of this constellation. I help my partner plan the day, "
+    "break big tasks into small ones and remember what matters."
+)
+_CONVERSATION = [
+    (MessageRole.USER, "Can you help me plan tomorrow? I keep forgetting the dentist."),
+    (MessageRole.ASSISTANT, "Of course. The dentist is at 10:00; I will remind you at 9:15."),
+    (MessageRole.USER, "I also need to finish the grant report, it feels huge."),
+    (MessageRole.ASSISTANT, "Let us break the grant report into three small steps."),
+]
+
+
+def _loro_text_snapshot(text: str) -> tuple[bytes, bytes]:
+    doc = loro.LoroDoc()  # type: ignore[no-untyped-call]
+    doc.get_text("content").insert(0, text)
+    doc.commit()
+    return doc.export(loro.ExportMode.Snapshot()), doc.state_frontiers.encode()
+
+
+def create_demo(path: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
+    """Write the demo constellation to `path`; return a summary of what was written.
+
+    Raises:
+        InvalidData: `path` exists and `overwrite` is False.
+    """
+    path = Path(path)
+    if path.exists():
+        if not overwrite:
+            raise InvalidData(f"{path} exists; pass --overwrite to replace it with the demo")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    agents = [
+        Agent(name="Pattern", model_provider="anthropic", model_name="claude-sonnet-4"),
+        Agent(name="Entropy", model_provider="anthropic", model_name="claude-haiku-4"),
+        Agent(name="Anchor", model_provider="openai", model_name="gpt-5-mini"),
+    ]
+    pattern = agents[0]
+    group = AgentGroup(name="main", pattern_type=PatternType.SUPERVISOR)
+    snapshot, frontier = _loro_text_snapshot(_PERSONA)
+    persona = MemoryBlock(
+        agent_id=pattern.id,
+        label="persona",
+        description="Who Pattern is and how it helps.",
+        block_type=MemoryBlockType.CORE,
+        loro_snapshot=snapshot,
+        frontier=frontier,
+        content_preview=_PERSONA,
+    )
+    batch = ids.new_id("batch")
+    messages = [
+        Message(
+            agent_id=pattern.id,
+            role=role,
+            content_json={"text": text},
+            content_preview=text,
+            batch_id=batch,
+            sequence_in_batch=i,
+            batch_type=BatchType.USER_REQUEST,
+            source="cli",
+            created_at=start + timedelta(seconds=30 * i),
+        )
+        for i, (role, text) in enumerate(_CONVERSATION)
+    ]
+    task = Task(
+        agent_id=pattern.id,
+        title="Finish the grant report",
+        priority=UserTaskPriority.HIGH,
+        due_at=start + timedelta(days=2),
+        tags=["work"],
+        estimated_minutes=90,
+    )
+    with ConstellationDb.open(path) as db, db.transaction() as tx:
+        for agent in agents:
+            agent_q.create_agent(tx, agent)
+        agent_q.create_group(tx, group)
+        agent_q.add_group_member(
+            tx, GroupMember(group_id=group.id, agent_id=pattern.id, role=SupervisorRole())
+        )
+        for helper, domain in ((agents[1], "task breakdown"), (agents[2], "habits")):
+            agent_q.add_group_member(
+                tx,
+                GroupMember(
+                    group_id=group.id, agent_id=helper.id, role=SpecialistRole(domain=domain)
+                ),
+            )
+        memory_q.create_block(tx, persona)
+        message_q.create_messages(tx, messages)
+        task_q.create_user_task(tx, task)
+    return {
+        "path": str(path),
+        "agents": [a.name for a in agents],
+        "group": group.name,
+        "memory_blocks": [persona.label],
+        "messages": len(messages),
+        "tasks": [task.title],
+        "lines": [
+            f"agents: {', '.join(a.name for a in agents)} (group '{group.name}')",
+            f"memory block 'persona' of Pattern ({len(snapshot)} byte Loro snapshot)",
+            f"{len(messages)} messages in one batch",
+            f"task: {task.title}",
+        ],
+    }
