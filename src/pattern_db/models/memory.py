@@ -13,6 +13,7 @@ __all__ = [
     "CONSTELLATION_OWNER",
     "Allow",
     "ArchivalEntry",
+    "BlockVersionInfo",
     "Deny",
     "GateDecision",
     "MemoryBlock",
@@ -123,6 +124,20 @@ class UpdateStats(Record, kw_only=True):
     total_bytes: int = 0
     max_seq: int = 0
     oldest_at: datetime | None = None
+
+
+class BlockVersionInfo(Record, kw_only=True):
+    """What a cached copy of a block is checked against, without reading its snapshot.
+
+    A block's content is a function of its latest checkpoint, `last_seq` (new deltas, and
+    consolidations) and `max_active_seq` (undo and redo change which deltas count); `updated_at`
+    moves on every one of those writes.
+    """
+
+    block_id: str
+    last_seq: int
+    max_active_seq: int
+    updated_at: datetime
 
 
 class ArchivalEntry(Record, kw_only=True):
