@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pattern_db.models._base import Record
 
-__all__ = ["DbStats"]
+__all__ = ["AgentActivity", "ConstellationStats", "DbStats"]
 
 
 class DbStats(Record, kw_only=True):
@@ -24,3 +24,21 @@ class DbStats(Record, kw_only=True):
     page_size: int = 0
     file_size_bytes: int = 0
     wal_size_bytes: int = 0
+
+
+class ConstellationStats(Record, kw_only=True):
+    """Live counts (`queries.stats.get_stats`): tombstoned messages and inactive blocks excluded."""
+
+    agent_count: int = 0
+    group_count: int = 0
+    message_count: int = 0
+    memory_block_count: int = 0
+    archival_entry_count: int = 0
+
+
+class AgentActivity(Record, kw_only=True):
+    """An agent and how many messages it has (archived included, tombstoned excluded)."""
+
+    agent_id: str
+    name: str
+    message_count: int
