@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
 
 from pattern_db.models._base import Record, id_factory, utc_now
 
-__all__ = ["Event", "EventOccurrence", "OccurrenceStatus"]
+__all__ = ["Event", "EventInstance", "EventOccurrence", "OccurrenceStatus"]
 
 
 class OccurrenceStatus(StrEnum):
@@ -52,3 +52,23 @@ class EventOccurrence(Record, kw_only=True):
     status: OccurrenceStatus = OccurrenceStatus.SCHEDULED
     notes: str | None = None
     created_at: datetime = msgspec.field(default_factory=utc_now)
+
+
+class EventInstance(Record, kw_only=True):
+    """One occurrence of an event in a time window (a projection, not a table row).
+
+    `starts_at`/`ends_at` are this instance's (for a recurring event, the expanded RRULE instant
+    with the event's duration); `occurrence` is the tracked occurrence row starting at exactly
+    this instant, if one was recorded.
+    """
+
+    event: Event
+    starts_at: datetime
+    ends_at: datetime | None = None
+    occurrence: EventOccurrence | None = None
+
+    @property
+    def remind_at(self) -> datetime | None:
+        """When this instance's reminder is due (None when the event has no reminder)."""
+        minutes = self.event.reminder_minutes
+        return None if minutes is None else self.starts_at - timedelta(minutes=minutes)

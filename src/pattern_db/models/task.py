@@ -56,7 +56,7 @@ class Task(Record, kw_only=True):
 
 
 class TaskSummary(Record, kw_only=True):
-    """A task projection with the number of its direct subtasks."""
+    """A task projection with the number of its direct subtasks (all, and completed ones)."""
 
     id: str
     title: str
@@ -65,3 +65,4 @@ class TaskSummary(Record, kw_only=True):
     due_at: datetime | None = None
     parent_task_id: str | None = None
     subtask_count: int = 0
+    completed_subtask_count: int = 0
