@@ -118,7 +118,11 @@ class GroupMember(Record, kw_only=True):
 
 
 class AgentAtprotoEndpoint(Record, kw_only=True):
-    """An agent's ATProto identity for one endpoint type (row of `agent_atproto_endpoints`)."""
+    """An agent's ATProto identity for one endpoint type (row of `agent_atproto_endpoints`).
+
+    created_at and updated_at are aware UTC datetimes stored as canonical text, not the
+    reference's integer unix seconds (a deliberate deviation: one timestamp format everywhere).
+    """
 
     agent_id: str
     did: str
