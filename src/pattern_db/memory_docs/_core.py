@@ -1,0 +1,410 @@
+"""The machinery under `MemoryDocs`: cached loading, the permission gate, and atomic writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from loro import LoroDoc
+
+from pattern_db.connection import ConstellationDb, Executor
+from pattern_db.errors import InvalidData, NotFound
+from pattern_db.memory_docs._cache import DocCache, Entry, WriteTx, write_tx
+from pattern_db.memory_docs._loro import (
+    CONTENT,
+    delta_since,
+    frontier_of,
+    inherit_peer,
+    loro_errors,
+    snapshot_of,
+)
+from pattern_db.memory_docs._sync import BLOCK_ENTITY, catch_up, load, version_info
+from pattern_db.memory_docs._types import (
+    CharLimitExceeded,
+    ConsentRequired,
+    EditResult,
+    LoroStorageConfig,
+    PermissionDenied,
+)
+from pattern_db.models.memory import (
+    Allow,
+    Deny,
+    MemoryBlock,
+    MemoryGate,
+    MemoryOp,
+    MemoryPermission,
+    UpdateSource,
+)
+from pattern_db.queries import memory as q
+
+__all__ = ["DocsCore"]
+
+T = TypeVar("T")
+
+# A read that races with writers retries this often before reading inside a transaction.
+_LOAD_ATTEMPTS = 3
+
+
+class DocsCore:
+    """Loading, caching, gating and writing; the public operations live in `MemoryDocs`."""
+
+    def __init__(self, db: ConstellationDb, config: LoroStorageConfig | None = None) -> None:
+        if not isinstance(db, ConstellationDb):
+            raise TypeError("MemoryDocs needs a ConstellationDb (it opens its own transactions)")
+        self._db = db
+        self._config = config or LoroStorageConfig()
+        self._cache = DocCache(self._config.max_cached_docs)
+
+    @property
+    def db(self) -> ConstellationDb:
+        """The database these documents live in."""
+        return self._db
+
+    @property
+    def config(self) -> LoroStorageConfig:
+        """The storage and consolidation policy."""
+        return self._config
+
+    def invalidate(self, block_id: str | None = None) -> None:
+        """Forget the cached document of one block (or of all), so the next use loads it.
+
+        Only needed after a block's snapshot was replaced around memory_docs (for example with
+        `queries.memory.update_block_content` or `upsert_block`); every change made through
+        memory_docs, and every delta, undo or redo stored by any handle, is seen without it.
+        """
+        self._cache.discard(block_id)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _in_outer_transaction(self) -> bool:
+        # Inside the caller's own `db.transaction()` our writes are savepoints that may still
+        # roll back, so nothing read or written there may be cached.
+        return self._db.in_transaction()
+
+    @contextmanager
+    def _entry(self, block_id: str) -> Iterator[Entry]:
+        """Yield the block's current document under its lock (loaded or refreshed as needed)."""
+        cacheable = not self._in_outer_transaction()
+        with self._cache.locked(block_id):
+            entry = self._cache.take(block_id)
+            entry = self._sync(self._db, block_id, entry, consistent=False)
+            try:
+                yield entry
+            finally:
+                if cacheable:
+                    self._cache.put(block_id, entry)
+
+    def _read(self, block_id: str, fn: Callable[[Entry], T]) -> T:
+        with self._entry(block_id) as entry:
+            return fn(entry)
+
+    def _sync(self, ex: Executor, block_id: str, entry: Entry | None, *, consistent: bool) -> Entry:
+        """Return an entry reflecting the block's stored version (`entry` itself when current).
+
+        `consistent` means `ex` is a transaction, so its reads cannot interleave with writes.
+        """
+        info = version_info(ex, block_id)
+        if entry is not None:
+            if entry.at(info.last_seq, info.max_active_seq):
+                return entry
+            if info.last_seq > entry.last_seq and catch_up(
+                ex, block_id, entry, info, consistent=consistent
+            ):
+                return entry
+        for _ in range(_LOAD_ATTEMPTS):
+            loaded = load(ex, block_id, info, consistent=consistent)
+            if loaded is not None:
+                if loaded.adopt is None:
+                    if entry is not None:
+                        inherit_peer(entry.doc, loaded.entry.doc)
+                    return loaded.entry
+                break
+            info = version_info(ex, block_id)
+        if consistent:
+            assert isinstance(ex, WriteTx)
+            return self._adopt(ex, block_id)
+        with write_tx(self._db) as tx:
+            fresh = self._sync(tx, block_id, entry, consistent=True)
+        fresh.unsaved = False
+        return fresh
+
+    def _adopt(self, tx: WriteTx, block_id: str) -> Entry:
+        """Load a block inside `tx`, first giving a Loro document to one that has only a preview.
+
+        Blocks written around memory_docs (imports, raw queries) may hold text in
+        `content_preview` and no Loro data. Their document is created once, in a transaction,
+        and stored as the block's snapshot; creating it on every load instead would give each
+        handle its own copy of the text under its own peer id, and merging them would
+        duplicate it.
+        """
+        info = version_info(tx, block_id)
+        loaded = load(tx, block_id, info, consistent=True)
+        assert loaded is not None
+        if loaded.adopt is None:
+            return loaded.entry
+        doc = loaded.entry.doc
+        with loro_errors(f"cannot adopt the preview of memory block {block_id}"):
+            doc.get_text(CONTENT).insert(0, loaded.adopt)
+            doc.commit()
+        q.update_block_content(
+            tx,
+            block_id,
+            snapshot_of(doc),
+            loaded.adopt,
+            frontier=frontier_of(doc),
+            compression_threshold=self._config.compression_threshold_bytes,
+        )
+        adopted = Entry(doc, info.last_seq, info.max_active_seq)
+        adopted.unsaved = True
+        return adopted
+
+    # -- the permission gate -------------------------------------------------------------------
+
+    def _active_block(self, ex: Executor, block_id: str) -> MemoryBlock:
+        block = q.get_block(ex, block_id)
+        if block is None:
+            raise NotFound(BLOCK_ENTITY, block_id)
+        return block
+
+    def _authorize(
+        self,
+        ex: Executor,
+        block: MemoryBlock,
+        actor: str | None,
+        op: MemoryOp,
+        consent: bool,
+    ) -> None:
+        """Apply MemoryGate to `op` by `actor` on `block` (no actor: a trusted system call).
+
+        The owner acts with the block's own permission; another agent with the permission of
+        its shared attachment (REFERENCE 2.4 and 3.4), and without one it has no access.
+
+        Raises:
+            PermissionDenied: the gate says Deny, or the agent has no access to the block.
+            ConsentRequired: the gate says RequireConsent and `consent` is False.
+        """
+        if actor is None:
+            return
+        permission: MemoryPermission
+        if actor == block.agent_id:
+            permission = block.permission
+        else:
+            access = q.check_block_access(ex, actor, block.agent_id, block.label)
+            if access is None or access[0] != block.id:
+                raise PermissionDenied(
+                    f"agent {actor!r} has no access to block {block.label!r} ({block.id}) of "
+                    f"{block.agent_id!r}; the owner can share it with "
+                    "queries.memory.create_shared_block_attachment",
+                    block_id=block.id,
+                    actor=actor,
+                    op=op,
+                    permission=None,
+                )
+            permission = access[1]
+        decision = MemoryGate.check(op, permission)
+        if isinstance(decision, Allow):
+            return
+        where = f"block {block.label!r} ({block.id}) with {permission.value} permission"
+        if isinstance(decision, Deny):
+            raise PermissionDenied(
+                f"agent {actor!r} may not {op.value} {where}: {decision.reason}",
+                block_id=block.id,
+                actor=actor,
+                op=op,
+                permission=permission,
+            )
+        if consent:
+            return
+        raise ConsentRequired(
+            f"agent {actor!r} needs {decision.reason} to {op.value} {where}; ask for it, then "
+            "call again with consent=True",
+            reason=decision.reason,
+            block_id=block.id,
+            actor=actor,
+            op=op,
+            permission=permission,
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _write(
+        self,
+        block_id: str,
+        op: MemoryOp,
+        mutate: Callable[[LoroDoc], None],
+        *,
+        actor: str | None,
+        consent: bool,
+        source: UpdateSource | str | None,
+        enforce_limit: bool = True,
+    ) -> EditResult:
+        """Apply `mutate` to the block's current document and store the change as one delta.
+
+        One transaction (so one writer at a time, in every process): gate, bring the document
+        up to date, mutate, check char_limit, store the delta with its frontier, refresh the
+        preview, and consolidate if the policy says so. If anything fails nothing is stored and
+        the document, if it may hold the unsaved change, is dropped.
+
+        Raises:
+            NotFound: no active block has this id.
+            PermissionDenied, ConsentRequired: the permission gate refused.
+            CharLimitExceeded: the content would grow past the block's char_limit.
+        """
+        kind = _source(source, actor)
+
+        def run(tx: WriteTx, block: MemoryBlock, entry: Entry) -> EditResult:
+            return self._apply(tx, block, entry, mutate, kind, enforce_limit)
+
+        return self._transact(block_id, op, run, actor=actor, consent=consent)
+
+    def _transact(
+        self,
+        block_id: str,
+        op: MemoryOp,
+        run: Callable[[WriteTx, MemoryBlock, Entry], T],
+        *,
+        actor: str | None,
+        consent: bool,
+    ) -> T:
+        """Run `run` in a write transaction with the gated block and its up-to-date entry.
+
+        The entry goes back into the cache only if the transaction committed, or if it failed
+        without the document changing after it was brought up to date.
+        """
+        cacheable = not self._in_outer_transaction()
+        with self._cache.locked(block_id):
+            cached = self._cache.take(block_id)
+            syncing = False
+            entry: Entry | None = None
+            mark = b""
+            try:
+                with write_tx(self._db) as tx:
+                    block = self._active_block(tx, block_id)
+                    self._authorize(tx, block, actor, op, consent)
+                    syncing = True  # from here on `cached` may be partly updated
+                    entry = self._sync(tx, block_id, cached, consistent=True)
+                    mark = entry.mark()
+                    result = run(tx, block, entry)
+            except BaseException:
+                if cacheable:
+                    if not syncing and cached is not None:
+                        self._cache.put(block_id, cached)
+                    elif entry is not None and entry.unchanged_since(mark):
+                        self._cache.put(block_id, entry)
+                raise
+            entry.unsaved = False
+            if cacheable:
+                self._cache.put(block_id, entry)
+            return result
+
+    def _apply(
+        self,
+        tx: WriteTx,
+        block: MemoryBlock,
+        entry: Entry,
+        mutate: Callable[[LoroDoc], None],
+        source: UpdateSource,
+        enforce_limit: bool,
+    ) -> EditResult:
+        doc = entry.doc
+        before_len = len(entry.rendered())
+        version = doc.oplog_vv
+        before = entry.mark()
+        mutate(doc)
+        with loro_errors(f"cannot commit the edit of memory block {block.id}"):
+            doc.commit()
+        entry.changed()
+        if entry.mark() == before:
+            return EditResult(block_id=block.id, seq=None, length=before_len)
+        text = entry.rendered()
+        if enforce_limit and len(text) > block.char_limit and len(text) > before_len:
+            raise CharLimitExceeded(block.id, block.label, block.char_limit, len(text))
+        delta = delta_since(doc, version)
+        seq = q.store_update(tx, block.id, delta, source, frontier=entry.mark())
+        q.update_block_preview(tx, block.id, text)
+        entry.last_seq = entry.max_active = seq
+        checkpoint_id = None
+        if self._config.auto_consolidate:
+            checkpoint_id = self._consolidate_in(tx, block.id, entry, force=False)
+        return EditResult(block_id=block.id, seq=seq, length=len(text), checkpoint_id=checkpoint_id)
+
+    def _consolidate_in(
+        self, tx: WriteTx, block_id: str, entry: Entry, *, force: bool
+    ) -> int | None:
+        """Merge the stored deltas the entry holds into a checkpoint; return its id or None.
+
+        Runs inside the write transaction right after the entry was brought up to date, so the
+        snapshot covers exactly the deltas up to `entry.last_seq` and none can be stored in
+        between; a delta another handle stores later gets a higher seq and stays. Exporting and
+        compressing even a 100 KB document takes about a millisecond, less than re-validating
+        a merge done outside the lock would.
+        """
+        stats = q.get_pending_update_stats(tx, block_id)
+        if stats.count == 0 or not (force or self._config.should_consolidate(stats)):
+            return None
+        checkpoint_id = q.consolidate_checkpoint(
+            tx,
+            block_id,
+            snapshot_of(entry.doc),
+            frontier_of(entry.doc),
+            entry.last_seq,
+            compression_threshold=self._config.compression_threshold_bytes,
+        )
+        # The content is unchanged, but the highest active seq is not (the merged deltas are
+        # gone); record it so this handle's next use does not take it for an undo.
+        info = version_info(tx, block_id)
+        entry.last_seq, entry.max_active = info.last_seq, info.max_active_seq
+        return checkpoint_id
+
+    def _replace_state(
+        self,
+        block_id: str,
+        change: Callable[[WriteTx], int | None],
+        *,
+        actor: str | None,
+        consent: bool,
+    ) -> int | None:
+        """Run a change of which deltas count (undo, redo), then rebuild the block's document.
+
+        The document is rebuilt from the database inside the same transaction (keeping its
+        peer id only if none of that id's changes was undone, so an undone change's id is never
+        issued again) and the preview is refreshed. Returns what `change` returned; None means
+        nothing changed.
+        """
+        cacheable = not self._in_outer_transaction()
+        with self._cache.locked(block_id):
+            cached = self._cache.take(block_id)
+            entry: Entry | None = cached
+            try:
+                with write_tx(self._db) as tx:
+                    block = self._active_block(tx, block_id)
+                    self._authorize(tx, block, actor, MemoryOp.OVERWRITE, consent)
+                    result = change(tx)
+                    if result is not None:
+                        entry = None
+                        entry = self._sync(tx, block_id, cached, consistent=True)
+                        q.update_block_preview(tx, block_id, entry.rendered())
+            except BaseException:
+                if entry is cached and entry is not None and cacheable:
+                    self._cache.put(block_id, entry)
+                raise
+            if entry is not None and cacheable:
+                entry.unsaved = False
+                self._cache.put(block_id, entry)
+            return result
+
+
+def _source(source: UpdateSource | str | None, actor: str | None) -> UpdateSource:
+    """Return the update source to record: the given one, else agent (with an actor) or manual.
+
+    Raises:
+        InvalidData: `source` is not agent, sync, migration or manual.
+    """
+    if source is None:
+        return UpdateSource.AGENT if actor is not None else UpdateSource.MANUAL
+    try:
+        return UpdateSource(source)
+    except ValueError:
+        allowed = ", ".join(s.value for s in UpdateSource)
+        raise InvalidData(f"unknown update source {source!r}; use one of {allowed}") from None
