@@ -40,6 +40,9 @@ CREATE INDEX idx_checkpoints_block ON memory_block_checkpoints(block_id, up_to_s
 -- index idx_constellation_summaries_period
 CREATE INDEX idx_constellation_summaries_period ON constellation_summaries(period_end DESC);
 
+-- index idx_embedding_rows_content
+CREATE INDEX idx_embedding_rows_content ON embedding_rows(content_type, content_id);
+
 -- index idx_events_agent
 CREATE INDEX idx_events_agent ON events(agent_id);
 
@@ -292,8 +295,19 @@ CREATE TABLE embedding_meta (
     model TEXT,
     dimensions INTEGER NOT NULL CHECK (dimensions BETWEEN 1 AND 8192),
     metric TEXT NOT NULL DEFAULT 'cosine' CHECK (metric IN ('cosine', 'l2', 'l1')),
+    generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
     created_at TEXT NOT NULL CHECK (created_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
     updated_at TEXT NOT NULL CHECK (updated_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z')
+) STRICT;
+
+-- table embedding_rows
+CREATE TABLE embedding_rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    content_type TEXT NOT NULL CHECK (content_type IN ('message', 'memory_block', 'archival_entry', 'file_passage')),
+    content_id TEXT NOT NULL,
+    chunk_index INTEGER CHECK (chunk_index >= 0),
+    content_hash TEXT,
+    agent_id TEXT
 ) STRICT;
 
 -- table event_occurrences
@@ -392,7 +406,7 @@ CREATE TABLE folders (
 CREATE TABLE group_members (
     group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
     agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
-    role TEXT CHECK (json_valid(role) AND json_type(role) = 'object' AND json_extract(role, '$.type') IN ('supervisor', 'regular', 'observer', 'specialist')),
+    role TEXT CHECK (role IS NULL OR (json_valid(role) AND json_type(role) = 'object' AND coalesce(json_extract(role, '$.type'), '') IN ('supervisor', 'regular', 'observer', 'specialist'))),
     joined_at TEXT NOT NULL CHECK (joined_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
     capabilities TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(capabilities)),
     PRIMARY KEY (group_id, agent_id)

@@ -24,7 +24,8 @@ EXPECTED_TABLES = {
     "data_sources", "agent_data_sources", "tasks", "events", "event_occurrences", "folders",
     "folder_files", "file_passages", "folder_attachments", "migration_audit",
     # later Rust migrations, our embedding provenance and migration record
-    "queued_messages", "agent_atproto_endpoints", "embedding_meta", "pattern_db_migrations",
+    "queued_messages", "agent_atproto_endpoints", "embedding_meta", "embedding_rows",
+    "pattern_db_migrations",
 }  # fmt: skip
 FTS_TABLES = {"messages_fts", "memory_blocks_fts", "archival_fts", "file_passages_fts"}
 

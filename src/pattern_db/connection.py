@@ -57,12 +57,13 @@ _COUNT_SQL = {
     "task_count": "SELECT count(*) FROM tasks",
     "event_count": "SELECT count(*) FROM events",
     "file_passage_count": "SELECT count(*) FROM file_passages",
+    # embedding_rows mirrors the vec0 table row for row and counts without a scan of vec0.
+    "embedding_count": "SELECT count(*) FROM embedding_rows",
 }
 _FTS_TABLES = """
 SELECT name FROM sqlite_schema
 WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE % USING fts5(%' ORDER BY name
 """
-_HAS_EMBEDDINGS = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'embeddings'"
 
 
 def scalar(conn: apsw.Connection, sql: str, params: Any = ()) -> Any:
@@ -288,6 +289,10 @@ class ConstellationDb:
         """True once close() has been called."""
         return self._closed
 
+    def in_transaction(self) -> bool:
+        """Return True when the calling thread is inside a write transaction of this handle."""
+        return self._tx_owner == threading.get_ident()
+
     def _check_open(self) -> None:
         if self._closed:
             raise DatabaseClosed("the database is closed; open it again with ConstellationDb.open")
@@ -433,8 +438,6 @@ class ConstellationDb:
         """Return row counts (every row, archived and inactive included) and file sizes."""
         with self.reader() as conn:
             counts = {name: int(scalar(conn, sql)) for name, sql in _COUNT_SQL.items()}
-            if self._vec_version is not None and scalar(conn, _HAS_EMBEDDINGS):
-                counts["embedding_count"] = int(scalar(conn, "SELECT count(*) FROM embeddings"))
             page_count = int(scalar(conn, "PRAGMA page_count"))
             page_size = int(scalar(conn, "PRAGMA page_size"))
             version = migrations.current_version(conn)

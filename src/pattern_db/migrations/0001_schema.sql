@@ -38,7 +38,7 @@ CREATE TABLE agent_groups (
 CREATE TABLE group_members (
     group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
     agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
-    role TEXT CHECK (json_valid(role) AND json_type(role) = 'object' AND json_extract(role, '$.type') IN ('supervisor', 'regular', 'observer', 'specialist')),
+    role TEXT CHECK (role IS NULL OR (json_valid(role) AND json_type(role) = 'object' AND coalesce(json_extract(role, '$.type'), '') IN ('supervisor', 'regular', 'observer', 'specialist'))),
     joined_at TEXT NOT NULL CHECK (joined_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
     capabilities TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(capabilities)),
     PRIMARY KEY (group_id, agent_id)
@@ -398,11 +398,28 @@ CREATE TABLE migration_audit (
 CREATE INDEX idx_migration_audit_imported ON migration_audit(imported_at DESC);
 
 -- One row: the embedding model, dimensions and metric of this constellation's vector index.
+-- `generation` is bumped in the same transaction as every change to the vectors, so a process
+-- holding vectors in memory (pattern_db.vector) can tell with one read whether they are current.
 CREATE TABLE embedding_meta (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     model TEXT,
     dimensions INTEGER NOT NULL CHECK (dimensions BETWEEN 1 AND 8192),
     metric TEXT NOT NULL DEFAULT 'cosine' CHECK (metric IN ('cosine', 'l2', 'l1')),
+    generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
     created_at TEXT NOT NULL CHECK (created_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
     updated_at TEXT NOT NULL CHECK (updated_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z')
 ) STRICT;
+
+-- What each vector of the `embeddings` vec0 table embeds (same rowid as the vector; the vec0 table
+-- is created by vector.ensure_embeddings_table once the dimensions are known). Kept beside vec0 so
+-- lookups by content use an index instead of scanning vec0's columns; AUTOINCREMENT so ids only
+-- grow, which lets in-memory copies of the vectors pick up new rows by `id > last seen`.
+CREATE TABLE embedding_rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    content_type TEXT NOT NULL CHECK (content_type IN ('message', 'memory_block', 'archival_entry', 'file_passage')),
+    content_id TEXT NOT NULL,
+    chunk_index INTEGER CHECK (chunk_index >= 0),
+    content_hash TEXT,
+    agent_id TEXT
+) STRICT;
+CREATE INDEX idx_embedding_rows_content ON embedding_rows(content_type, content_id);
