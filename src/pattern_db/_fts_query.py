@@ -1,0 +1,138 @@
+"""FTS5 query text: the three modes, literal quoting and validation by SQLite itself.
+
+Design note: which text is "valid FTS5" is decided by SQLite, never by a Python re-implementation
+of the grammar. apsw's `fts5query` parser is close but disagrees at the edges (`hello : world`
+parses there and fails in SQLite; `a:b` parses but names a column that does not exist), and a
+query that a second parser accepts but SQLite rejects is exactly the traceback users of the peers
+complain about. So the search functions run the text as written and, in `auto` mode, fall back to
+literal terms when SQLite answers SQLITE_ERROR (classified by apsw's exception class, never by the
+message text); `validate_fts_query` asks a private in-memory FTS5 table the same question.
+
+Literal terms: the text is split on whitespace and every piece becomes one quoted FTS5 string
+(`apsw.fts5query.quote` rules: `"` doubled), joined by spaces, so every word must occur (FTS5's
+implicit AND) and nothing in the text is syntax. A piece the tokenizer reduces to nothing (`?`)
+becomes an empty phrase, which FTS5 drops from an AND (and which matches nothing on its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+import apsw
+
+from pattern_db.errors import InvalidData
+
+__all__ = [
+    "FtsMode",
+    "clean_query",
+    "invalid_query",
+    "is_special_query",
+    "literal_expression",
+    "parse_mode",
+    "validate_fts_query",
+]
+
+# Every column an FTS table of the schema indexes (0002_fts.sql); the default column set a
+# standalone validation accepts in column filters (`label: todo`).
+ALL_FTS_COLUMNS = ("content_preview", "label", "description", "content", "metadata")
+
+
+class FtsMode(StrEnum):
+    """How query text is read: as FTS5 syntax when valid, strictly, or as literal words."""
+
+    AUTO = "auto"
+    FTS5 = "fts5"
+    LITERAL = "literal"
+
+
+def parse_mode(mode: FtsMode | str) -> FtsMode:
+    """Return the FtsMode for `mode`.
+
+    Raises:
+        InvalidData: `mode` is not one of "auto", "fts5", "literal".
+    """
+    try:
+        return FtsMode(mode)
+    except ValueError:
+        raise InvalidData(
+            f"unknown FTS mode {mode!r}; use 'auto' (default), 'fts5' (strict) or 'literal'"
+        ) from None
+
+
+def clean_query(query: str) -> str:
+    """Return the text SQLite can be given: NULs become spaces, lone surrogates U+FFFD.
+
+    FTS5 reads its query as a NUL-terminated string (a leading NUL is a syntax error, text after
+    a NUL is silently dropped) and a lone surrogate cannot be encoded as UTF-8 at all, so neither
+    can be part of a search; both are replaced rather than refused so that no user text raises.
+    """
+    if not isinstance(query, str):
+        raise InvalidData(f"an FTS query must be text, got {type(query).__name__}")
+    if "\x00" in query:
+        query = query.replace("\x00", " ")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        # Valid surrogate pairs are joined, lone halves become U+FFFD.
+        query = query.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return query
+
+
+def is_special_query(text: str) -> bool:
+    """Return True for text FTS5 reads as a debugging command (`*reads`, `*id`), not a search.
+
+    FTS5 treats a MATCH string that begins with `*` as one of its internal special queries, which
+    return a dummy row instead of matches; such text is never a valid search expression here.
+    """
+    return text.startswith("*")
+
+
+def literal_expression(text: str) -> str:
+    """Return an FTS5 expression matching every whitespace-separated word of `text` literally.
+
+    Example: `literal_expression("what's up?")` -> `"what's" "up?"`.
+    """
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+
+
+def validate_fts_query(query: str, *, columns: Sequence[str] = ALL_FTS_COLUMNS) -> None:
+    """Return None when FTS5 accepts `query` as written (column filters may name `columns`).
+
+    The check runs the query against an empty private in-memory FTS5 table, so it accepts exactly
+    what a search in `fts5` mode accepts. The reference only counted quotes and parentheses.
+
+    Raises:
+        InvalidData: the query is empty, or FTS5 rejects it (the message gives SQLite's reason).
+
+    Example: `validate_fts_query('"exact phrase" OR prefix*')` returns None;
+    `validate_fts_query("multi-agent")` raises InvalidData ("no such column: agent").
+    """
+    text = clean_query(query)
+    if not text.strip():
+        raise InvalidData("empty FTS query: give at least one search term")
+    names = [c for c in dict.fromkeys(columns) if c]
+    if not names or not all(c.isascii() and c.isidentifier() for c in names):
+        raise InvalidData(f"FTS column names must be identifiers, got {list(columns)!r}")
+    if is_special_query(text):
+        raise invalid_query(query, "a query cannot start with '*' (FTS5 special-query syntax)")
+    conn = apsw.Connection(":memory:")
+    try:
+        try:
+            conn.execute(f"CREATE VIRTUAL TABLE probe USING fts5({', '.join(names)})")
+        except apsw.SQLError as exc:  # a reserved name such as rank or rowid
+            raise InvalidData(f"FTS column names {names!r} are not usable: {exc}") from exc
+        try:
+            conn.execute("SELECT rowid FROM probe WHERE probe MATCH ?", (text,)).fetchall()
+        except apsw.SQLError as exc:
+            raise invalid_query(query, exc) from exc
+    finally:
+        conn.close()
+
+
+def invalid_query(query: str, reason: apsw.Error | str) -> InvalidData:
+    """Return the InvalidData for an FTS5 query SQLite rejected."""
+    return InvalidData(
+        f"invalid FTS5 query {query!r}: {reason}; quote literal text in double quotes, or search "
+        "with mode='auto' (the default) or mode='literal' to match the words as written"
+    )

@@ -1,0 +1,117 @@
+"""Score fusion for hybrid search: pure functions over ranked lists, no I/O.
+
+Design note. Each retriever hands over a ranked list of `Hit`s (key = (content type, id), 1-based
+position, raw score, score normalised to [0, 1]). Fusion keys results by (content type, id), never
+by id alone, so a message and a block that share an id stay two results.
+
+* RRF: fused_raw = sum over lists of weight / (k + position), positions 1-based within each list.
+  The raw score is at most sum(weight) / (k + 1) (first in every list searched), so
+  fused_normalized = fused_raw / that maximum lies in (0, 1] and 1.0 means "top of every list";
+  the raw RRF value alone (at most 2/61 for k=60) is too small to threshold.
+* Linear: fused_raw = sum of weight * normalised score (0 for a list the hit is absent from), and
+  fused_normalized = fused_raw / sum(weights): a weighted mean in [0, 1].
+
+The maximum is taken over the lists that were searched, so a hit found by one retriever of two can
+score at most about one half: the fused score says how much evidence there is, not only the order.
+Results are ordered by fused score descending, then content type, then id; the order of the input
+lists and of the hits inside them (positions are explicit) does not change the outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pattern_db.errors import InvalidData
+
+__all__ = ["Fused", "Hit", "fuse_linear", "fuse_rrf", "validate_weight"]
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One entry of a retriever's ranked list."""
+
+    key: Key
+    position: int  # 1-based
+    raw: float  # bm25 rank or vector distance
+    normalized: float  # in [0, 1], 1.0 = best possible
+
+
+@dataclass(frozen=True, slots=True)
+class Fused:
+    """One fused result: the hit of each list it appears in and its scores."""
+
+    key: Key
+    hits: tuple[Hit | None, ...]  # one slot per input list
+    fused_raw: float
+    fused_normalized: float
+
+
+def validate_weight(name: str, value: float) -> float:
+    """Return `value` as a float when it is finite and >= 0.
+
+    Raises:
+        InvalidData: not a number, negative, NaN or infinite.
+    """
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        raise InvalidData(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(weight) or weight < 0:
+        raise InvalidData(f"{name} must be a finite number >= 0, got {value!r}")
+    return weight
+
+
+def _collect(lists: Sequence[Sequence[Hit]]) -> dict[Key, list[Hit | None]]:
+    slots: dict[Key, list[Hit | None]] = {}
+    for index, hits in enumerate(lists):
+        for hit in hits:
+            entry = slots.setdefault(hit.key, [None] * len(lists))
+            current = entry[index]
+            # A key listed twice in one list (should not happen) counts once, at its best place.
+            if current is None or hit.position < current.position:
+                entry[index] = hit
+    return slots
+
+
+def _ordered(results: list[Fused]) -> list[Fused]:
+    results.sort(key=lambda f: (-f.fused_raw, f.key[0], f.key[1]))
+    return results
+
+
+def fuse_rrf(lists: Sequence[Sequence[Hit]], weights: Sequence[float], k: float) -> list[Fused]:
+    """Return every key of `lists` with its reciprocal-rank-fusion score, best first.
+
+    Example: first in list A and third in list B, k=60, weights 1: raw 1/61 + 1/63, normalised
+    by 2/61 to 0.98413.
+    """
+    if len(weights) != len(lists):
+        raise ValueError("one weight per list")
+    top = sum(w / (k + 1) for w in weights)
+    results = []
+    for key, hits in _collect(lists).items():
+        raw = math.fsum(
+            w / (k + hit.position) for w, hit in zip(weights, hits, strict=True) if hit is not None
+        )
+        results.append(Fused(key, tuple(hits), raw, min(1.0, raw / top) if top > 0 else 0.0))
+    return _ordered(results)
+
+
+def fuse_linear(lists: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Fused]:
+    """Return every key of `lists` with its weighted sum of normalised scores, best first.
+
+    Example: fts_normalized 1.0 and vector_normalized 0.5 with weights 0.5/0.5: 0.75.
+    """
+    if len(weights) != len(lists):
+        raise ValueError("one weight per list")
+    total = math.fsum(weights)
+    results = []
+    for key, hits in _collect(lists).items():
+        raw = math.fsum(
+            w * hit.normalized for w, hit in zip(weights, hits, strict=True) if hit is not None
+        )
+        results.append(Fused(key, tuple(hits), raw, min(1.0, raw / total) if total > 0 else 0.0))
+    return _ordered(results)
