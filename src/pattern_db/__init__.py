@@ -7,7 +7,7 @@ Example:
     True
 """
 
-from pattern_db import errors, ids, models, timeutil
+from pattern_db import errors, fts, ids, memory_docs, models, queries, search, timeutil, vector
 from pattern_db.connection import ConstellationDb, DbOrTx, Executor, Transaction
 from pattern_db.errors import (
     AlreadyExists,
@@ -41,7 +41,12 @@ __all__ = [
     "Transaction",
     "__version__",
     "errors",
+    "fts",
     "ids",
+    "memory_docs",
     "models",
+    "queries",
+    "search",
     "timeutil",
+    "vector",
 ]
