@@ -17,7 +17,7 @@ import types
 import typing
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -26,6 +26,10 @@ from pattern_db.timeutil import format_ts, parse_ts
 __all__ = ["RecordCodec", "codec_for", "json_text", "json_value", "ts_text"]
 
 R = TypeVar("R", bound=msgspec.Struct)
+
+# Naive text (SQLite's "YYYY-MM-DD HH:MM:SS") must fail the batch conversion and go through
+# parse_ts, which reads it as UTC; msgspec would otherwise return a naive datetime.
+_AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
@@ -156,24 +160,24 @@ class RecordCodec(Generic[R]):
     ) -> tuple[Callable[[Sequence[Any]], R], Callable[[Sequence[Sequence[Any]]], list[R]]]:
         """Return (decode one row, decode a list of rows).
 
-        Two generated paths with identical results. The exact one converts timestamps through
-        `parse_ts`. The fast one, used first, calls `datetime.fromisoformat` inline when the text
-        has the canonical shape (the very test `parse_ts` makes before doing the same call) and
-        decodes a list in one comprehension (no call per row). If the fast path raises ValueError
-        or TypeError (a malformed or legacy value it does not handle inline), the exact path
-        runs again from the start, so errors and legacy readings stay exactly those of
-        `parse_ts`. This cuts the cost of decoding a page of message history by about a quarter.
+        A list converts each timestamp column in one `msgspec.convert` call (C code, about
+        three times cheaper per value than `parse_ts`) before building the records in one
+        comprehension. Stored timestamps are canonical UTC text (the schema's CHECK constraints
+        guarantee it), which both paths read identically; if msgspec refuses any value (naive or
+        malformed text), the list is decoded row by row through `parse_ts` instead, so legacy
+        readings and errors are those of the single-row decoder.
         """
         env: dict[str, Any] = {
             "_cls": self.cls,
             "_ts": parse_ts,
-            "_fi": datetime.fromisoformat,
             "_json": _json_decode,
-            "_seq": (list, tuple),
+            "_convert": msgspec.convert,
+            "_ValidationError": msgspec.ValidationError,
         }
         names = [f"c{i}" for i in range(len(self.fields))]
-        exact_args = []
-        fast_args = []
+        row_args = []
+        list_args = []
+        ts_columns: list[int] = []
         for i, (f, var) in enumerate(zip(self.fields, names, strict=True)):
             if f.kind in ("plain", "bytes"):
                 expr = var
@@ -189,37 +193,37 @@ class RecordCodec(Generic[R]):
             else:
                 env[f"_d{i}"] = msgspec.json.Decoder(f.inner).decode
                 expr = f"_d{i}({var})"
-            fast = expr
-            if f.kind == "ts":
-                # len() first: indexing a short string would raise IndexError, which is not
-                # a fallback trigger. A non-str raises TypeError here and falls back.
-                fast = (
-                    f'(_fi({var}) if len({var}) == 27 and {var}[26] == "Z" and {var}[10] == "T"'
-                    f" else _ts({var}))"
-                )
             if f.nullable and expr != var:
                 expr = f"(None if {var} is None else {expr})"
-                fast = f"(None if {var} is None else {fast})"
-            exact_args.append(f"{f.name}={expr}")
-            fast_args.append(f"{f.name}={fast}")
+            row_args.append(f"{f.name}={expr}")
+            if f.kind == "ts":
+                ts_columns.append(i)
+                env[f"_t{i}"] = list[_AwareDatetime | None] if f.nullable else list[_AwareDatetime]
+                list_args.append(f"{f.name}=t{i}")
+            else:
+                list_args.append(f"{f.name}={expr}")
         unpack = ", ".join(names)
+        converted = "".join(
+            f"        t{i}s = _convert([r[{i}] for r in rows], _t{i})\n" for i in ts_columns
+        )
+        if ts_columns:
+            targets = ", ".join([f"({unpack},)", *(f"t{i}" for i in ts_columns)])
+            loop = f"for {targets} in zip(rows, {', '.join(f't{i}s' for i in ts_columns)})"
+        else:
+            loop = f"for {unpack}, in rows"
+        guarded = (
+            f"    try:\n{converted}    except _ValidationError:\n"
+            "        return [decode(row) for row in rows]\n"
+            if ts_columns
+            else ""
+        )
         source = (
-            "def exact(row):\n"
-            f"    {unpack}, = row\n"
-            f"    return _cls({', '.join(exact_args)})\n"
             "def decode(row):\n"
-            "    try:\n"
-            f"        {unpack}, = row\n"
-            f"        return _cls({', '.join(fast_args)})\n"
-            "    except (ValueError, TypeError):\n"
-            "        return exact(row)\n"
+            f"    {unpack}, = row\n"
+            f"    return _cls({', '.join(row_args)})\n"
             "def decode_all(rows):\n"
-            "    if rows.__class__ not in _seq:\n"
-            "        rows = list(rows)\n"
-            "    try:\n"
-            f"        return [_cls({', '.join(fast_args)}) for {unpack}, in rows]\n"
-            "    except (ValueError, TypeError):\n"
-            "        return [exact(row) for row in rows]\n"
+            f"{guarded}"
+            f"    return [_cls({', '.join(list_args)}) {loop}]\n"
         )
         namespace = _compile_all(source, env)
         return (
