@@ -9,6 +9,7 @@ then renamed into place, so a failed backup never leaves a half-written file und
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,27 @@ def _copy_into(source: apsw.Connection, dest: Path) -> None:
         target.close()
 
 
+def _write_verified(
+    dest: Path, *, overwrite: bool, copy: Callable[[Path], None], remove_old: bool = False
+) -> Path:
+    """Run `copy(temp)` beside `dest`, then rename the verified copy into place."""
+    if dest.exists() and not overwrite:
+        raise InvalidData(f"{dest} exists; choose another path or pass overwrite=True")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(dest)
+    _remove_with_sidecars(temp)
+    try:
+        copy(temp)
+        if remove_old:
+            _remove_with_sidecars(dest)
+        os.replace(temp, dest)
+    except apsw.Error as exc:
+        raise translate(exc) from exc
+    finally:
+        _remove_with_sidecars(temp)
+    return dest
+
+
 def online_backup(db: ConstellationDb, dest: Path, *, overwrite: bool = False) -> Path:
     """Write a verified copy of `db` to `dest` and return the absolute path.
 
@@ -64,20 +86,12 @@ def online_backup(db: ConstellationDb, dest: Path, *, overwrite: bool = False) -
     dest = dest.expanduser().absolute()
     if db.path is not None and dest == db.path:
         raise InvalidData("backup destination is the database itself; choose another path")
-    if dest.exists() and not overwrite:
-        raise InvalidData(f"{dest} exists; choose another path or pass overwrite=True")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_beside(dest)
-    _remove_with_sidecars(temp)
-    try:
+
+    def copy(temp: Path) -> None:
         with db._snapshot_source() as source:
             _copy_into(source, temp)
-        os.replace(temp, dest)
-    except apsw.Error as exc:
-        raise translate(exc) from exc
-    finally:
-        _remove_with_sidecars(temp)
-    return dest
+
+    return _write_verified(dest, overwrite=overwrite, copy=copy)
 
 
 def restore_backup(backup: Path, dest: Path, *, overwrite: bool = False) -> Path:
@@ -90,15 +104,10 @@ def restore_backup(backup: Path, dest: Path, *, overwrite: bool = False) -> Path
         CorruptDatabase: `backup` is not a sound SQLite database.
     """
     backup = backup.expanduser().absolute()
-    dest = dest.expanduser().absolute()
     if not backup.is_file():
         raise InvalidData(f"no backup file at {backup}")
-    if dest.exists() and not overwrite:
-        raise InvalidData(f"{dest} exists; pass overwrite=True to replace it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_beside(dest)
-    _remove_with_sidecars(temp)
-    try:
+
+    def copy(temp: Path) -> None:
         source = apsw.Connection(str(backup), flags=apsw.SQLITE_OPEN_READONLY)
         try:
             problems = integrity_check(source)
@@ -107,10 +116,7 @@ def restore_backup(backup: Path, dest: Path, *, overwrite: bool = False) -> Path
             _copy_into(source, temp)
         finally:
             source.close()
-        _remove_with_sidecars(dest)
-        os.replace(temp, dest)
-    except apsw.Error as exc:
-        raise translate(exc) from exc
-    finally:
-        _remove_with_sidecars(temp)
-    return dest
+
+    return _write_verified(
+        dest.expanduser().absolute(), overwrite=overwrite, copy=copy, remove_old=True
+    )

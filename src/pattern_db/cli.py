@@ -296,7 +296,7 @@ def demo(path: DbPath, overwrite: OverwriteFlag = False, as_json: JsonFlag = Fal
         return
     out.print(f"demo constellation written to {path}")
     for line in summary["lines"]:
-        out.print(f"  {line}")
+        out.print(f"  {line}", markup=False, highlight=False)
 
 
 def _size(n: int) -> str:

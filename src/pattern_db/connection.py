@@ -245,6 +245,9 @@ class ConstellationDb:
             flags |= apsw.SQLITE_OPEN_CREATE
         try:
             conn = apsw.Connection(filename, flags=flags)
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+        try:
             conn.setbusytimeout(self._busy_timeout_ms)
             if self._path is not None and writer:
                 conn.execute("PRAGMA journal_mode = WAL").fetchall()
@@ -254,6 +257,7 @@ class ConstellationDb:
                 # A reader that tries to write is a bug in pattern-db; make it fail loudly.
                 conn.execute("PRAGMA query_only = 1").fetchall()
         except apsw.Error as exc:
+            conn.close()
             raise translate(exc) from exc
         self._load_vec(conn)
         return conn

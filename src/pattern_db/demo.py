@@ -1,7 +1,9 @@
 """The demo constellation behind `pattern-db demo` and `make demo`.
 
 Three agents of an ADHD-support constellation, a group, a persona memory block (a real Loro
-document), a short conversation and a task, so `pattern-db status` has something to show.
+document edited once, so it holds a checkpoint-free snapshot plus one delta), a short
+conversation, a task, and a full-text search over it all, so `pattern-db status` has something
+to show.
 """
 
 from __future__ import annotations
@@ -10,17 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import loro
-
-from pattern_db import ids
+from pattern_db import fts, ids
 from pattern_db.connection import ConstellationDb
 from pattern_db.errors import InvalidData
+from pattern_db.memory_docs import MemoryDocs
 from pattern_db.models import (
     Agent,
     AgentGroup,
     BatchType,
     GroupMember,
-    MemoryBlock,
     MemoryBlockType,
     Message,
     MessageRole,
@@ -31,7 +31,6 @@ from pattern_db.models import (
     UserTaskPriority,
 )
 from pattern_db.queries import agent as agent_q
-from pattern_db.queries import memory as memory_q
 from pattern_db.queries import message as message_q
 from pattern_db.queries import task as task_q
 
@@ -41,19 +40,13 @@ _PERSONA = (
     "I am Pattern, the orchestrator of this constellation. I help my partner plan the day, "
     "break big tasks into small ones and remember what matters."
 )
+_PERSONA_EDIT = " My partner prefers reminders 45 minutes ahead."
 _CONVERSATION = [
     (MessageRole.USER, "Can you help me plan tomorrow? I keep forgetting the dentist."),
     (MessageRole.ASSISTANT, "Of course. The dentist is at 10:00; I will remind you at 9:15."),
     (MessageRole.USER, "I also need to finish the grant report, it feels huge."),
     (MessageRole.ASSISTANT, "Let us break the grant report into three small steps."),
 ]
-
-
-def _loro_text_snapshot(text: str) -> tuple[bytes, bytes]:
-    doc = loro.LoroDoc()  # type: ignore[no-untyped-call]
-    doc.get_text("content").insert(0, text)
-    doc.commit()
-    return doc.export(loro.ExportMode.Snapshot()), doc.state_frontiers.encode()
 
 
 def create_demo(path: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
@@ -76,16 +69,6 @@ def create_demo(path: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
     ]
     pattern = agents[0]
     group = AgentGroup(name="main", pattern_type=PatternType.SUPERVISOR)
-    snapshot, frontier = _loro_text_snapshot(_PERSONA)
-    persona = MemoryBlock(
-        agent_id=pattern.id,
-        label="persona",
-        description="Who Pattern is and how it helps.",
-        block_type=MemoryBlockType.CORE,
-        loro_snapshot=snapshot,
-        frontier=frontier,
-        content_preview=_PERSONA,
-    )
     batch = ids.new_id("batch")
     messages = [
         Message(
@@ -123,20 +106,37 @@ def create_demo(path: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
                     group_id=group.id, agent_id=helper.id, role=SpecialistRole(domain=domain)
                 ),
             )
-        memory_q.create_block(tx, persona)
         message_q.create_messages(tx, messages)
         task_q.create_user_task(tx, task)
+    with ConstellationDb.open(path) as db:
+        docs = MemoryDocs(db)
+        persona = docs.create_block(
+            pattern.id,
+            "persona",
+            _PERSONA,
+            description="Who Pattern is and how it helps.",
+            block_type=MemoryBlockType.CORE,
+        )
+        edit = docs.append(persona.id, _PERSONA_EDIT, actor=pattern.id)
+        text = docs.read_text(persona.id)
+        hits = fts.search_all(db, "remind*", limit=5)
     return {
         "path": str(path),
         "agents": [a.name for a in agents],
         "group": group.name,
         "memory_blocks": [persona.label],
+        "persona_text": text,
+        "persona_seq": edit.seq,
         "messages": len(messages),
         "tasks": [task.title],
+        "search": [
+            {"content_type": h.content_type, "id": h.id, "snippet": h.snippet} for h in hits
+        ],
         "lines": [
             f"agents: {', '.join(a.name for a in agents)} (group '{group.name}')",
-            f"memory block 'persona' of Pattern ({len(snapshot)} byte Loro snapshot)",
-            f"{len(messages)} messages in one batch",
-            f"task: {task.title}",
+            f"memory block 'persona' of Pattern: a Loro document plus {edit.seq} delta",
+            f"{len(messages)} messages in one batch; task: {task.title}",
+            f"full-text search for 'remind*': {len(hits)} hit(s)",
+            *(f"  [{h.content_type}] {h.snippet}" for h in hits),
         ],
     }
