@@ -15,7 +15,6 @@ import msgspec
 
 from pattern_db import vector
 from pattern_db._search_sql import TABLES_BY_TYPE, Visibility, content_sql
-from pattern_db._vector_core import read_meta
 from pattern_db.codec import json_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.models.memory import CONSTELLATION_OWNER
@@ -64,8 +63,7 @@ _HAS_FOLDERS = "SELECT EXISTS (SELECT 1 FROM folder_attachments WHERE agent_id =
 
 def index_metric(db: Executor) -> str:
     """Return the metric of the constellation's vector index ("cosine" when there is none yet)."""
-    with db.reader() as conn:
-        meta = read_meta(conn)
+    meta = vector.get_index_config(db)
     return "cosine" if meta is None else meta.metric
 
 

@@ -70,6 +70,7 @@ __all__ = [
     "MAX_K",
     "ContentType",
     "EmbeddingStats",
+    "IndexMeta",
     "VectorCacheInfo",
     "VectorSearchResult",
     "configure_vector_cache",
@@ -77,6 +78,7 @@ __all__ = [
     "embedding_is_current",
     "ensure_embeddings_table",
     "get_embedding_stats",
+    "get_index_config",
     "init_sqlite_vec",
     "insert_embedding",
     "insert_embeddings",
@@ -90,6 +92,15 @@ __all__ = [
 ]
 
 # -- the extension -----------------------------------------------------------------------------
+
+
+def get_index_config(db: Executor) -> IndexMeta | None:
+    """Return the index's dimensions, model, metric and change counter (None before it exists).
+
+    One single-row read, cheap enough to call per query (unlike `get_embedding_stats`).
+    """
+    with db.reader() as conn:
+        return read_meta(conn)
 
 
 def init_sqlite_vec() -> str:
