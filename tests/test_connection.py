@@ -301,3 +301,47 @@ def test_two_processes_writing_at_once_see_no_lock_error(tmp_path: Path) -> None
     assert failures == [0, 0]
     with ConstellationDb.open(path) as db:
         assert _count(db, "agents") == 600
+
+
+_KILL_WRITER = """
+import sys
+from pattern_db import ConstellationDb
+from pattern_db.models import Agent
+from pattern_db.queries.agent import create_agent
+
+with ConstellationDb.open(sys.argv[1]) as db:
+    i = 0
+    while True:
+        create_agent(db, Agent(id=f"k{i}", name=f"k{i}", model_provider="p", model_name="m"))
+        print(i, flush=True)  # acknowledged: the transaction has committed
+        i += 1
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_write_keeps_every_acknowledged_write(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.db"
+    ConstellationDb.open(path).close()
+    acknowledged = -1
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _KILL_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            acknowledged = max(acknowledged, int(line))
+            if int(line) >= 200:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        with ConstellationDb.open(path) as db:
+            assert db.verify() == []
+            ids = {a.id for a in list_agents(db)}
+            assert {f"k{i}" for i in range(acknowledged + 1)} <= ids
+            with db.writer() as conn:
+                conn.execute("DELETE FROM agents")
