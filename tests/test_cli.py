@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from pattern_db import ConstellationDb
-from pattern_db.cli import app
+from pattern_db.cli import app, main
 from tests.test_migrations import _database_at
-
-runner = CliRunner()
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+    """Run the console entry point in-process; return (exit code, stdout + stderr)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, stdout.getvalue() + stderr.getvalue()
 
 
 def run_json(*args: str) -> object:

@@ -1,0 +1,10 @@
+"""The `pattern-db` command line: operate constellation databases.
+
+`_app` holds the typer app, the shared options and `main()`; each other module is one group of
+commands and registers itself on import.
+"""
+
+from pattern_db.cli import database, demo, maintenance
+from pattern_db.cli._app import app, main
+
+__all__ = ["app", "database", "demo", "main", "maintenance"]
