@@ -305,3 +305,16 @@ def test_every_function_raises_extension_error_without_sqlite_vec(
             vector.knn_search(tx, [1, 2, 3], 3)
         # The rest of the database still works.
         assert db.schema_version() > 0
+
+
+def test_content_hashes_name_each_item_and_flag_disagreeing_chunks(db: ConstellationDb) -> None:
+    vector.ensure_embeddings_table(db, 3)
+    vector.insert_embedding(db, "message", "m1", [1.0, 0.0, 0.0], 0, "h1")
+    vector.insert_embedding(db, "message", "m1", [0.0, 1.0, 0.0], 1, "h1")
+    vector.insert_embedding(db, "message", "m2", [1.0, 1.0, 0.0], 0, "h2")
+    vector.insert_embedding(db, "message", "m2", [1.0, 1.0, 1.0], 1, "other")
+    vector.insert_embedding(db, "message", "m3", [0.0, 0.0, 1.0])
+    vector.insert_embedding(db, "memory_block", "b1", [0.0, 0.0, 1.0], None, "hb")
+    assert vector.content_hashes(db, "message") == {"m1": "h1", "m2": None, "m3": None}
+    assert vector.content_hashes(db, vector.ContentType.MEMORY_BLOCK) == {"b1": "hb"}
+    assert vector.content_hashes(db, "file_passage") == {}

@@ -62,6 +62,13 @@ DELETE FROM embedding_rows WHERE content_type = ? AND content_id = ? RETURNING i
 """
 DELETE_VECTOR = "DELETE FROM embeddings WHERE rowid = ?"
 COUNT_ROWS = "SELECT count(*) FROM embedding_rows"
+# One hash per item when every chunk carries the same non-NULL hash, else NULL (stale).
+HASHES_BY_CONTENT = """
+SELECT content_id,
+       CASE WHEN count(*) = count(content_hash) AND min(content_hash) = max(content_hash)
+            THEN min(content_hash) END
+FROM embedding_rows WHERE content_type = ? GROUP BY content_id
+"""
 COUNT_BY_TYPE = "SELECT content_type, count(*) FROM embedding_rows GROUP BY content_type"
 HASHES_MATCH = """
 SELECT count(*), coalesce(sum(content_hash IS NOT NULL AND content_hash = ?), 0)

@@ -74,6 +74,7 @@ __all__ = [
     "VectorCacheInfo",
     "VectorSearchResult",
     "configure_vector_cache",
+    "content_hashes",
     "delete_embeddings",
     "embedding_is_current",
     "ensure_embeddings_table",
@@ -489,6 +490,22 @@ def embedding_is_current(
         row: Any = conn.execute(sql.HASHES_MATCH, params).fetchone()
     total, matching = int(row[0]), int(row[1])
     return total > 0 and matching == total
+
+
+def content_hashes(db: Executor, content_type: ContentType | str) -> dict[str, str | None]:
+    """Return, for each content item of a type that has vectors, the hash they were made from.
+
+    The value is None when a vector carries no hash or the item's chunks disagree, so such an
+    item always counts as stale. Example: `content_hashes(db, "message") -> {"msg_1": "9f2c…"}`.
+
+    Raises:
+        ExtensionError: sqlite-vec is not loaded.
+    """
+    _require_vec(db)
+    ctype = content_type_of(content_type)
+    with db.reader() as conn:
+        rows: list[Any] = conn.execute(sql.HASHES_BY_CONTENT, (ctype.value,)).fetchall()
+    return dict(rows)
 
 
 def get_embedding_stats(db: Executor) -> EmbeddingStats:
