@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pattern_db import InvalidData
-from pattern_db._fusion import Fused, Hit, fuse_linear, fuse_rrf
 from pattern_db.search import FusionMethod, vector_similarity
+from pattern_db.search.fusion import Fused, Hit, fuse_linear, fuse_rrf
 
 
 def m(id_: str) -> tuple[str, str]:

@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pattern_db import ConstellationDb, _vector_cache, _vector_store, vector
+from pattern_db import ConstellationDb, vector
 from pattern_db.errors import InvalidData
+from pattern_db.search.vector import cache as _vector_cache
+from pattern_db.search.vector import store as _vector_store
 from pattern_db.vector import ContentType
 from tests.vector_support import Dataset, Row, as_tuples, brute_force, random_dataset, use_path
 

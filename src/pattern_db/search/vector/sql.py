@@ -12,7 +12,9 @@ from typing import Any
 import apsw
 import numpy as np
 
-from pattern_db._vector_core import (
+from pattern_db.connection import scalar
+from pattern_db.errors import ExtensionError, InvalidData
+from pattern_db.search.vector.core import (
     F32,
     METRICS,
     Candidate,
@@ -26,8 +28,6 @@ from pattern_db._vector_core import (
     sqlite_vec_threshold,
     top_k,
 )
-from pattern_db.connection import scalar
-from pattern_db.errors import ExtensionError, InvalidData
 from pattern_db.timeutil import now_ts
 
 MAX_K = 4096

@@ -26,7 +26,7 @@ import apsw
 import numpy as np
 import numpy.typing as npt
 
-from pattern_db._vector_core import (
+from pattern_db.search.vector.core import (
     CONTENT_TYPES,
     F32,
     I64,
@@ -86,6 +86,7 @@ class VectorStore:
 
     @property
     def nbytes(self) -> int:
+        """The memory the cached arrays and per-row lists take."""
         arrays = (self.mat, self.aux, self.rowids, self.agents, self.types, self.alive)
         return sum(a.nbytes for a in arrays) + self.n * ROW_OVERHEAD_BYTES
 

@@ -43,7 +43,8 @@ import apsw
 import msgspec
 import numpy as np
 
-from pattern_db._vector_core import (
+from pattern_db.connection import scalar
+from pattern_db.search.vector.core import (
     F32,
     ContentType,
     IndexMeta,
@@ -51,7 +52,7 @@ from pattern_db._vector_core import (
     read_meta,
     top_k,
 )
-from pattern_db._vector_store import (
+from pattern_db.search.vector.store import (
     ROW_OVERHEAD_BYTES,
     TYPE_CODES,
     UnknownLayout,
@@ -59,7 +60,6 @@ from pattern_db._vector_store import (
     select_vectors,
     vec0_chunks,
 )
-from pattern_db.connection import scalar
 
 if TYPE_CHECKING:
     from pattern_db.connection import ConstellationDb

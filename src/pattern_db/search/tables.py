@@ -12,13 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
+from pattern_db.models.content import ContentType
 from pattern_db.models.memory import CONSTELLATION_OWNER
-from pattern_db.vector import ContentType
 
 __all__ = [
     "BM25_WEIGHTS",
     "TABLES",
     "TABLES_BY_TYPE",
+    "Detail",
     "SearchTable",
     "Visibility",
     "content_sql",
@@ -34,6 +37,17 @@ BM25_WEIGHTS: dict[str, tuple[float, ...]] = {
     "archival_fts": (1.0, 0.5),
     "file_passages_fts": (1.0,),
 }
+
+
+class Detail(msgspec.Struct):
+    """What a result shows: its content, owner, snippet and the chunk the vector matched."""
+
+    content_type: ContentType
+    id: str
+    content: str
+    agent_id: str | None
+    snippet: str | None
+    chunk_index: int | None
 
 
 @dataclass(frozen=True)

@@ -11,44 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from pattern_db import vector
-from pattern_db._search_sql import TABLES_BY_TYPE, Visibility, content_sql
 from pattern_db.codec import json_text
 from pattern_db.connection import Executor, scalar
+from pattern_db.models.content import ContentType
 from pattern_db.models.memory import CONSTELLATION_OWNER
-from pattern_db.vector import ContentType
+from pattern_db.search import vector
+from pattern_db.search.fusion import vector_similarity as vector_similarity
+from pattern_db.search.tables import TABLES_BY_TYPE, Detail, Visibility, content_sql
 
 if TYPE_CHECKING:
     from pattern_db.search import ContentFilter
 
-__all__ = ["Detail", "index_metric", "knn_plans", "vector_similarity", "visible_neighbours"]
+__all__ = ["index_metric", "knn_plans", "visible_neighbours"]
 
 # Growth factor of k when visibility checks removed vector hits and more may exist.
 _K_GROWTH = 4
-
-
-class Detail(msgspec.Struct):
-    """What a result shows: its content, owner, snippet and the chunk the vector matched."""
-
-    content_type: ContentType
-    id: str
-    content: str
-    agent_id: str | None
-    snippet: str | None
-    chunk_index: int | None
-
-
-def vector_similarity(distance: float, metric: str) -> float:
-    """Return a distance as a similarity in [0, 1] (1.0 at distance 0).
-
-    cosine: 1 - d, clipped to [0, 1] (opposite or orthogonal vectors score 0); l2 and l1:
-    1 / (1 + d).
-    """
-    if metric == "cosine":
-        return min(1.0, max(0.0, 1.0 - distance))
-    return 1.0 / (1.0 + max(0.0, distance))
 
 
 _Plan = tuple[ContentType | None, str | None]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 from typing import Any, Literal, NamedTuple, TypeAlias
 
 import apsw
@@ -22,6 +21,7 @@ import numpy.typing as npt
 
 from pattern_db.errors import DimensionMismatch, InvalidData
 from pattern_db.models._base import Record
+from pattern_db.models.content import CONTENT_TYPES, ContentType
 
 __all__ = [
     "CONTENT_TYPES",
@@ -59,18 +59,6 @@ F64 = npt.NDArray[np.float64]
 # float32 unit roundoff: every float32 sum of n products is within n * U of the exact value,
 # relative to the sum of the absolute terms, whatever the summation order (BLAS or sequential).
 U = 2.0**-24
-
-
-class ContentType(StrEnum):
-    """What an embedding embeds; the values are the stored strings."""
-
-    MESSAGE = "message"
-    MEMORY_BLOCK = "memory_block"
-    ARCHIVAL_ENTRY = "archival_entry"
-    FILE_PASSAGE = "file_passage"
-
-
-CONTENT_TYPES: tuple[ContentType, ...] = tuple(ContentType)
 
 
 class VectorSearchResult(msgspec.Struct, frozen=True):

@@ -1,14 +1,14 @@
 """Hybrid search: full-text (FTS5) and vector (sqlite-vec) results fused into one ranked list.
 
 Design note. A search runs up to two retrievers under the same visibility rules (agent, archived
-and deleted messages, inactive blocks, sharing, folders; `pattern_db._search_sql`), then fuses:
+and deleted messages, inactive blocks, sharing, folders; `pattern_db.search.tables`), then fuses:
 
 * **Retrievers.** The keyword list is `fts.search_tables` over the requested content types (file
   passages included), merged across tables by bm25 relative to each table's best hit (see
   `pattern_db.fts`). The vector list is `vector.knn_search` with the content type and the agent
   applied inside the nearest-neighbour search; its hits are checked against the same visibility
   rules (an archived message or an inactive block keeps its embedding) and given their content,
-  and k grows until enough visible hits are in hand (`pattern_db._search_vector`). Each retriever
+  and k grows until enough visible hits are in hand (`pattern_db.search.neighbours`). Each retriever
   fetches `candidates` rows (default max(2 * limit, 20)). Thresholds (`min_fts_score`,
   `max_vector_distance`) prune each list before fusion in every mode, so a hit pruned from one
   list can still arrive through the other; positions are 1-based in the pruned list; `min_score`
@@ -17,12 +17,12 @@ and deleted messages, inactive blocks, sharing, folders; `pattern_db._search_sql
   hit). `vector_normalized` is a similarity on the absolute scale a distance already has: cosine
   1 - d clipped to [0, 1], l2 and l1 1 / (1 + d); a list of weak vector hits scores low instead of
   being stretched by its own extremes.
-* **Fusion** (`pattern_db._fusion`): RRF (k=60, 1-based ranks, per-retriever weights) by default,
-  or linear (weights 0.5/0.5 by default). `fused_normalized` is in [0, 1] (RRF: raw / the raw score
-  of a hit first in every list searched; linear: raw / sum of weights) and is `SearchResult.score`,
-  so a threshold means the same in every query. In FTS_ONLY and VECTOR_ONLY the score is that
-  retriever's normalised score. Results are keyed by (content type, id), ordered by score, then
-  content type, then id.
+* **Fusion** (`pattern_db.search.fusion`): RRF (k=60, 1-based ranks, per-retriever weights) by
+  default, or linear (weights 0.5/0.5 by default). `fused_normalized` is in [0, 1] (RRF: raw /
+  the raw score of a hit first in every list searched; linear: raw / sum of weights) and is
+  `SearchResult.score`, so a threshold means the same in every query. In FTS_ONLY and
+  VECTOR_ONLY the score is that retriever's normalised score. Results are keyed by (content
+  type, id), ordered by score, then content type, then id.
 
 Departures from REFERENCE section 6 (and 11, items 6 and 7): the best keyword hit normalises to
 1.0, not 0; thresholds apply in every mode, not only single-retriever ones; linear fusion has
@@ -43,14 +43,20 @@ from typing import Any, Literal
 
 import msgspec
 
-from pattern_db import fts as _fts
-from pattern_db._fts_query import FtsMode, parse_mode
-from pattern_db._fusion import Fused, Hit, fuse_linear, fuse_rrf, validate_weight
-from pattern_db._search_sql import Visibility
-from pattern_db._search_vector import Detail, index_metric, vector_similarity, visible_neighbours
 from pattern_db.connection import Executor
 from pattern_db.errors import InvalidData
-from pattern_db.vector import ContentType
+from pattern_db.models.content import ContentType
+from pattern_db.search import fts as _fts
+from pattern_db.search.fts_query import FtsMode, parse_mode
+from pattern_db.search.fusion import (
+    Fused,
+    Hit,
+    fuse_linear,
+    fuse_rrf,
+    validate_weight,
+    vector_similarity,
+)
+from pattern_db.search.tables import Detail, Visibility
 
 __all__ = [
     "ContentFilter",
@@ -404,6 +410,9 @@ class HybridSearchBuilder:
         return hits
 
     def _vector_hits(self, fetch: int, details: dict[tuple[str, str], Detail]) -> list[Hit]:
+        # Imported here so that keyword-only searches never load numpy.
+        from pattern_db.search.neighbours import index_metric, visible_neighbours
+
         metric = index_metric(self._db)
         found = visible_neighbours(
             self._db, self._embedding, self._filter, fetch, self._max_vector_distance, details
