@@ -313,10 +313,11 @@ def test_blocks_shared_constellation_and_inactive(db: ConstellationDb) -> None:
             s = s.text(text)
         return [r.id for r in s.execute()]
 
-    assert ids(ContentFilter.memory_blocks("a1")) == ["own"]
-    assert ids(ContentFilter.memory_blocks("a1", include_shared=True)) == ["shared", "team", "own"]
-    assert ids(ContentFilter.all("a1", include_shared=True)) == ["shared", "team", "own"]
-    assert ids(ContentFilter.memory_blocks("a1", include_inactive=True)) == ["old", "own"]
+    assert ids(ContentFilter.memory_blocks("a1", include_shared=False)) == ["own"]
+    assert ids(ContentFilter.memory_blocks("a1")) == ["shared", "team", "own"]
+    assert ids(ContentFilter.all("a1")) == ["shared", "team", "own"]
+    inactive = ContentFilter.memory_blocks("a1", include_inactive=True, include_shared=False)
+    assert ids(inactive) == ["old", "own"]
     assert set(ids(ContentFilter.memory_blocks("a1", include_shared=True), "travel")) == {
         "shared",
         "team",

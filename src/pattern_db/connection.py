@@ -57,8 +57,7 @@ _COUNT_SQL = {
     "task_count": "SELECT count(*) FROM tasks",
     "event_count": "SELECT count(*) FROM events",
     "file_passage_count": "SELECT count(*) FROM file_passages",
-    # embedding_rows mirrors the vec0 table row for row and counts without a scan of vec0.
-    "embedding_count": "SELECT count(*) FROM embedding_rows",
+    "embedding_count": "SELECT count(*) FROM embeddings",
 }
 _FTS_TABLES = """
 SELECT name FROM sqlite_schema
@@ -513,6 +512,13 @@ class ConstellationDb:
             else:
                 problems += [f"migrations: {m.version:04d}_{m.name} not applied" for m in pending]
             fts_tables = [str(row[0]) for row in conn.execute(_FTS_TABLES).fetchall()]
+        from pattern_db.search.vector import find_orphans
+
+        for content_type, count in find_orphans(self).items():
+            problems.append(
+                f"vectors: {count} {content_type} vector(s) embed content that is not stored; "
+                "remove them with vector.purge_orphans (or keep them as constellation-wide)"
+            )
         for name in fts_tables:
             try:
                 with self.writer() as conn:

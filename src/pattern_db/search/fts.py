@@ -23,10 +23,11 @@ applied in the join. The trade-offs:
   independent of `limit`. `search_all` merges by score, then content type, then id. The same score
   is what `pattern_db.search` calls `fts_normalized`.
 * **Visibility.** Archived and tombstoned messages and inactive blocks are skipped unless asked for
-  (`include_archived`, `include_deleted`, `include_inactive`); with an agent, blocks shared with it
-  (`shared_block_agents`) and constellation-owned blocks and entries (`_constellation_`) are added
-  with `include_shared=True`; file passages are scoped by folder, or by the folders attached to an
-  agent. The reference filtered none of this (REFERENCE 11.10).
+  (`include_archived`, `include_deleted`, `include_inactive`). With an agent, a search covers the
+  agent's scope, what that agent may see: its own rows, constellation-wide blocks and entries
+  (owned by `_constellation_`), blocks shared with it (`shared_block_agents`) and the passages of
+  folders attached to it; `include_shared=False` narrows it to its own rows and its folders'
+  passages. `pattern_db.vector` and `pattern_db.search` apply the same scope.
 * **Stats** count what the index holds (the `*_docsize` shadow tables, one row per indexed
   document), next to the content-table count; `COUNT(*)` on an external-content FTS table reads
   the content table and cannot show drift (REFERENCE 11.9).
@@ -238,7 +239,7 @@ def search_tables(
     include_archived: bool = False,
     include_deleted: bool = False,
     include_inactive: bool = False,
-    include_shared: bool = False,
+    include_shared: bool = True,
     folder_id: str | None = None,
     markers: tuple[str, str] = DEFAULT_MARKERS,
 ) -> dict[ContentType, list[FtsMatch]]:
@@ -302,8 +303,8 @@ def search_messages(
 ) -> list[FtsMatch]:
     """Return the messages best matching `query` (content is the preview), best first.
 
-    Archived and tombstoned messages are skipped unless `include_archived` / `include_deleted`
-    (the reference returned both).
+    Archived and tombstoned messages are skipped unless `include_archived` / `include_deleted`.
+    With `agent_id`, that agent's messages (messages are never shared).
 
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
@@ -332,15 +333,14 @@ def search_memory_blocks(
     *,
     mode: FtsMode | str = FtsMode.AUTO,
     include_inactive: bool = False,
-    include_shared: bool = False,
+    include_shared: bool = True,
     markers: tuple[str, str] = DEFAULT_MARKERS,
 ) -> list[FtsMatch]:
     """Return the memory blocks best matching `query` in label, description or content.
 
     bm25 weighs label 3, description 1.5, content 1 (the reference weighed all alike). Inactive
-    blocks are skipped unless `include_inactive` (the reference returned them). With `agent_id`,
-    only that agent's blocks, plus, with `include_shared`, blocks shared with it and
-    constellation-owned blocks (the reference matched the owner only).
+    blocks are skipped unless `include_inactive`. With `agent_id`, the agent's scope: its own
+    blocks, those shared with it and constellation-owned ones (`include_shared=False`: its own).
 
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
@@ -366,12 +366,13 @@ def search_archival(
     limit: int = 10,
     *,
     mode: FtsMode | str = FtsMode.AUTO,
-    include_shared: bool = False,
+    include_shared: bool = True,
     markers: tuple[str, str] = DEFAULT_MARKERS,
 ) -> list[FtsMatch]:
     """Return the archival entries best matching `query` in content (weight 1) or metadata (0.5).
 
-    With `agent_id` and `include_shared`, constellation-owned entries are included too.
+    With `agent_id`, the agent's own entries and constellation-owned ones
+    (`include_shared=False`: its own only).
 
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
@@ -431,14 +432,14 @@ def search_all(
     include_archived: bool = False,
     include_deleted: bool = False,
     include_inactive: bool = False,
-    include_shared: bool = False,
+    include_shared: bool = True,
     markers: tuple[str, str] = DEFAULT_MARKERS,
 ) -> list[FtsMatch]:
     """Return the best matches across messages, blocks, archival entries and file passages.
 
     Merged by `score` (bm25 relative to the best hit of its own table, see the module note),
-    ties by content type then id; the reference compared raw bm25 across tables. With `agent_id`,
-    file passages come from the folders attached to that agent. In "auto" mode each table falls
+    ties by content type then id. With `agent_id`, everything in the agent's scope (see the
+    module note). In "auto" mode each table falls
     back to literal words on its own (a column filter such as `label: todo` is valid for blocks
     only, so the other tables search the words).
 

@@ -136,7 +136,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
     include_archived: bool = False
     include_deleted: bool = False
     include_inactive: bool = False
-    include_shared: bool = False
+    include_shared: bool = True
     folder_id: str | None = None
 
     @classmethod
@@ -161,7 +161,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
         agent_id: str | None = None,
         *,
         include_inactive: bool = False,
-        include_shared: bool = False,
+        include_shared: bool = True,
     ) -> ContentFilter:
         """Return a filter for memory blocks (owned by, or with sharing visible to, an agent)."""
         return cls(
@@ -172,9 +172,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     @classmethod
-    def archival(
-        cls, agent_id: str | None = None, *, include_shared: bool = False
-    ) -> ContentFilter:
+    def archival(cls, agent_id: str | None = None, *, include_shared: bool = True) -> ContentFilter:
         """Return a filter for archival entries (with constellation entries when shared)."""
         return cls(
             content_type=ContentType.ARCHIVAL_ENTRY,
@@ -197,7 +195,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
         include_archived: bool = False,
         include_deleted: bool = False,
         include_inactive: bool = False,
-        include_shared: bool = False,
+        include_shared: bool = True,
     ) -> ContentFilter:
         """Return a filter for every content type (file passages of an agent's folders)."""
         return cls(

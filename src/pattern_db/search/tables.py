@@ -58,7 +58,7 @@ class Visibility:
     include_archived: bool = False
     include_deleted: bool = False
     include_inactive: bool = False
-    include_shared: bool = False
+    include_shared: bool = True
     folder_id: str | None = None
 
 

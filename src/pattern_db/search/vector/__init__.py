@@ -1,36 +1,32 @@
-"""Vector search over sqlite-vec: one `embeddings` vec0 table per constellation, exact k-NN.
+"""Vector search: one `embeddings` table per constellation, exact k-NN, filters inside the search.
 
 Design note.
-* Storage: the vec0 table `embeddings` holds each vector with the agent as a **partition key**
-  and the content type as a **metadata column**, so both filters are applied by vec0 while it
-  ranks (a filtered query returns k rows whenever k rows match, and an agent-scoped scan reads
-  only that agent's chunks). Its rowid is the id of a row in the ordinary table `embedding_rows`
-  (content type and id, chunk index, content hash, agent), written in the same transaction, so
-  lookups by content use an index. `embedding_meta` records dimensions, model and metric once per
-  constellation (cosine by default; REFERENCE used vec0's default L2) and a generation counter
-  bumped by every write.
-* Search: exact. A per-handle float32 copy of the vectors (`_vector_cache`), sorted by agent and
-  content type, answers most queries with one BLAS matrix-vector product over the rows the
-  filters select, about ten times faster than sqlite-vec's scan and within a few percent of numpy
-  on the bare matrix; sqlite-vec's KNN answers the rest (cold cache, cache off or over its memory
-  budget, queries inside a transaction). Both paths rank candidates on float64 distances with
-  sqlite-vec's formulas and break ties by content id, chunk index, then rowid, so they return the
-  same list.
-* Isolation: `agent_id=None` searches every vector; an agent id searches only the vectors stored
-  with that agent id (vectors stored without an agent are found only by unscoped queries).
-
-Deliberate departures from REFERENCE section 4 (and 11, item 8):
-* Filters run inside the KNN (REFERENCE filtered afterwards with k = 3 x limit and came up short),
-  and agent_id is a real filter (REFERENCE ignored it).
-* Metric cosine by default, recorded; dimensions/model/metric are enforced: another dimension
-  raises DimensionMismatch, another model or metric InvalidData, unless the index is re-created
-  with `reset_embeddings` (REFERENCE's `IF NOT EXISTS` silently kept the old dimension).
-* Vectors are checked before they reach SQLite: wrong length -> DimensionMismatch, NaN/inf ->
-  InvalidData, all zeros under cosine -> InvalidData (vec0 would rank it first with a NULL
-  distance).
-* update_embedding is one transaction; embedding_is_current returns False for a NULL stored hash
-  and requires every chunk to carry the hash.
-* k is at most 4096 (sqlite-vec's own limit), on both paths.
+* Storage: an ordinary table `embeddings`, one row per vector (float32 bytes) with what it
+  embeds (content type and id, chunk index, content hash) and its owner (an agent, or the folder
+  of a file passage, or nobody: constellation-wide). `embedding_meta` records dimensions, model
+  and metric (cosine by default) once per constellation, and a generation counter bumped by every
+  change. The vectors stay within a small factor of their raw bytes whatever the mix of owners,
+  and freed rows are reused (measured against sqlite-vec's vec0 table in
+  `bench/bench_vector_storage.py`).
+* Content and vectors stay in step: the triggers of migration 0003 delete a row's vectors with
+  it (a tombstoned message too), and move them when the content is stored after its vectors or
+  changes owner. A vector's owner is its content's; for content that is not stored, the agent
+  given (or nobody). `find_orphans` / `purge_orphans` deal with vectors of content deleted
+  around pattern-db.
+* Scope: `agent_id=None` searches every vector. An agent's scope is what that agent may see:
+  its own rows, constellation-wide rows (owned by `_constellation_`, or by nobody), memory blocks
+  shared with it and the passages of folders attached to it; never another agent's private rows.
+  The same scope is applied by `pattern_db.fts` and `pattern_db.search`.
+* Search: exact. A per-handle float32 copy of the vectors (`cache`), grouped by owner and content
+  type, answers most queries with BLAS matrix-vector products over the rows the filters select,
+  within a few percent of numpy on the bare matrix; SQL with sqlite-vec's distance functions
+  answers the rest (cold cache, cache off or over its memory budget, queries inside a
+  transaction). Both paths filter before ranking (k rows whenever k rows match), rank candidates
+  on float64 distances with sqlite-vec's formulas and break ties by content id, chunk index, then
+  rowid, so they return the same list.
+* Input: a vector of the wrong length raises DimensionMismatch, NaN/inf or a zero vector under
+  cosine InvalidData; a different model or metric is refused unless the index is reset
+  (`reset_embeddings`); k is at most 4096.
 """
 
 from __future__ import annotations
@@ -56,6 +52,8 @@ from pattern_db.search.vector.core import (
     EmbeddingLike,
     EmbeddingStats,
     IndexMeta,
+    Owner,
+    Scope,
     VectorSearchResult,
     as_matrix,
     as_vector,
@@ -78,12 +76,14 @@ __all__ = [
     "delete_embeddings",
     "embedding_is_current",
     "ensure_embeddings_table",
+    "find_orphans",
     "get_embedding_stats",
     "get_index_config",
     "init_sqlite_vec",
     "insert_embedding",
     "insert_embeddings",
     "knn_search",
+    "purge_orphans",
     "reset_embeddings",
     "search_similar",
     "update_embedding",
@@ -187,13 +187,7 @@ def ensure_embeddings_table(
         return
     with db.writer() as conn:
         meta = read_meta(conn)
-        has_table = scalar(conn, sql.HAS_INDEX_TABLE) is not None
         if meta is None:
-            if has_table:
-                raise InvalidData(
-                    "an `embeddings` table exists without recorded settings (made by other "
-                    "software?); call ensure_embeddings_table(..., reset=True) to re-create it"
-                )
             sql.create_index(conn, dimensions, model, checked)
             return
         if meta.dimensions != dimensions:
@@ -211,9 +205,6 @@ def ensure_embeddings_table(
             )
         if model is not None and meta.model is None:
             conn.execute(sql.SET_MODEL, (model, now_ts()))
-        if not has_table:
-            # Settings without a table: the vectors are gone; start the index again.
-            sql.create_index(conn, dimensions, model or meta.model, checked)
 
 
 def reset_embeddings(
@@ -318,16 +309,52 @@ def _replace(
         vector = as_vector(embedding, meta.dimensions, meta.metric, what="embedding")
         removed = sql.delete_rows(conn, ctype, content_id) if delete else []
         if agent_id is None and removed:
-            # An update keeps the owner unless told otherwise.
-            agent_id = removed[0][1]
+            # An update of a vector whose content is not stored keeps its owner.
+            agent_id = removed[0][1].agent_id
+        owner = _owners(conn, ctype, [content_id], [agent_id])[0]
         rowid = int(
-            scalar(conn, sql.INSERT_ROW, (ctype.value, content_id, chunk, content_hash, agent_id))
+            scalar(
+                conn,
+                sql.INSERT_ROW,
+                (ctype.value, content_id, chunk, content_hash, *owner, vector.tobytes()),
+            )
         )
-        conn.execute(sql.INSERT_VECTOR, (rowid, vector.tobytes(), agent_id, ctype.value))
         generation = int(scalar(conn, sql.BUMP_GENERATION))
-    added = AddedRows([rowid], vector.reshape(1, -1), ctype, [content_id], [chunk], [agent_id])
+    added = AddedRows([rowid], vector.reshape(1, -1), ctype, [content_id], [chunk], [owner])
     _after_commit(conn, handle, meta, generation, [r for r, _ in removed], added)
     return [rowid]
+
+
+def _owners(
+    conn: apsw.Connection,
+    ctype: ContentType,
+    content_ids: Sequence[str],
+    agent_ids: Sequence[str | None],
+) -> list[Owner]:
+    """Return each vector's owner: its stored content's, else the agent given (None: nobody).
+
+    Raises:
+        InvalidData: an agent was given that is not the owner of the stored content.
+    """
+    stored = sql.content_owners(conn, ctype, content_ids)
+    owners = []
+    for content_id, agent_id in zip(content_ids, agent_ids, strict=True):
+        owner = stored.get(content_id)
+        if owner is None:
+            owners.append(Owner(agent_id, None))
+            continue
+        if agent_id is not None and agent_id != owner.agent_id:
+            whose = (
+                "belongs to a folder"
+                if owner.agent_id is None
+                else f"belongs to {owner.agent_id!r}"
+            )
+            raise InvalidData(
+                f"{ctype.value} {content_id!r} {whose}, not to agent {agent_id!r}; a vector's "
+                "owner is its content's, so leave agent_id out"
+            )
+        owners.append(owner)
+    return owners
 
 
 def insert_embeddings(
@@ -369,6 +396,7 @@ def insert_embeddings(
         matrix = as_matrix(embeddings, meta.dimensions, meta.metric, what="embeddings")
         if len(matrix) != n:
             raise InvalidData(f"{len(matrix)} embeddings for {n} content ids")
+        owners = _owners(conn, ctype, content_ids, agents)
         # Ids are given rather than returned row by row: the write lock makes them ours, and
         # AUTOINCREMENT's counter moves past them as it would have.
         first = int(scalar(conn, sql.LAST_ROW_ID)) + 1
@@ -376,14 +404,13 @@ def insert_embeddings(
         type_value = ctype.value
         conn.executemany(
             sql.INSERT_ROW_WITH_ID,
-            zip(rowids, [type_value] * n, content_ids, chunks, hashes, agents, strict=True),
-        )
-        conn.executemany(
-            sql.INSERT_VECTOR,
-            ((rowid, matrix[i].tobytes(), agents[i], type_value) for i, rowid in enumerate(rowids)),
+            (
+                (rowid, type_value, content_ids[i], chunks[i], hashes[i], *owners[i], matrix[i])
+                for i, rowid in enumerate(rowids)
+            ),
         )
         generation = int(scalar(conn, sql.BUMP_GENERATION))
-    added = AddedRows(rowids, matrix, ctype, list(content_ids), chunks, list(agents))
+    added = AddedRows(rowids, matrix, ctype, list(content_ids), chunks, owners)
     _after_commit(conn, handle, meta, generation, [], added)
     return rowids
 
@@ -418,12 +445,19 @@ def knn_search(
     content_type: ContentType | str | None = None,
     *,
     agent_id: str | None = None,
+    include_shared: bool = True,
+    folder_id: str | None = None,
 ) -> list[VectorSearchResult]:
     """Return the k nearest vectors, nearest first (ties by content_id, then chunk_index).
 
-    Exact search. `content_type` and `agent_id` filter inside the search, so k rows come back
-    whenever k rows match; `agent_id=None` searches every agent's vectors. Without an index yet
-    the result is empty. Example: `knn_search(db, q, 10, ContentType.MESSAGE, agent_id="a1")`.
+    Exact search. The filters apply inside the search, so k rows come back whenever k rows
+    match. `agent_id=None` searches every vector; an agent id searches the agent's scope, what
+    that agent may see: its own rows, constellation-wide rows (content owned by
+    `_constellation_`, or vectors of content that is not stored), blocks shared with it and
+    passages of folders attached to it (`include_shared=False`: its own rows and its folders'
+    passages only); never another agent's private rows. `folder_id` keeps the passages of one
+    folder (attached to the agent, when one is given). Without an index yet the result is
+    empty. Example: `knn_search(db, q, 10, ContentType.MESSAGE, agent_id="a1")`.
 
     Raises:
         DimensionMismatch: the query's length is not the index's dimensions.
@@ -440,12 +474,19 @@ def knn_search(
         query = as_vector(query_embedding, meta.dimensions, meta.metric, what="query embedding")
         if k == 0:
             return []
-        # Inside a transaction the cache cannot see the transaction's own writes: use vec0.
+        scope: Scope | None = None
+        if agent_id is not None:
+            scope = sql.agent_scope(
+                conn, agent_id, include_shared=include_shared, folder_id=folder_id
+            )
+        elif folder_id is not None:
+            scope = Scope.of_folder(folder_id)
+        # Inside a transaction the cache cannot see the transaction's own writes: use SQL.
         if handle is not None and not conn.in_transaction:
-            found = cache_for(handle).search(conn, meta, query, k, ctype, agent_id)
+            found = cache_for(handle).search(conn, meta, query, k, ctype, scope)
             if found is not None:
                 return found
-        return sql.sqlite_vec_knn(conn, meta, query, k, ctype, agent_id)
+        return sql.sqlite_vec_knn(conn, meta, query, k, ctype, scope)
 
 
 def search_similar(
@@ -456,15 +497,27 @@ def search_similar(
     max_distance: float | None = None,
     *,
     agent_id: str | None = None,
+    include_shared: bool = True,
+    folder_id: str | None = None,
 ) -> list[VectorSearchResult]:
     """Return up to `limit` nearest vectors of a content type, keeping those within max_distance.
+
+    The agent scope is `knn_search`'s.
 
     Raises:
         DimensionMismatch: the query's length is not the index's dimensions.
         InvalidData: NaN/inf in the query, limit outside 0..4096.
         ExtensionError: sqlite-vec is not loaded.
     """
-    found = knn_search(db, query_embedding, limit, content_type, agent_id=agent_id)
+    found = knn_search(
+        db,
+        query_embedding,
+        limit,
+        content_type,
+        agent_id=agent_id,
+        include_shared=include_shared,
+        folder_id=folder_id,
+    )
     if max_distance is None:
         return found
     return [r for r in found if r.distance <= max_distance]
@@ -508,6 +561,29 @@ def content_hashes(db: Executor, content_type: ContentType | str) -> dict[str, s
     return dict(rows)
 
 
+def find_orphans(db: Executor) -> dict[ContentType, int]:
+    """Return how many vectors, per content type, embed content that is not stored.
+
+    Content deleted through pattern-db takes its vectors along; orphans come from vectors stored
+    for ids that were never stored (allowed: constellation-wide content) or from writes around
+    pattern-db. `pattern-db verify` reports them.
+    """
+    with db.reader() as conn:
+        rows: list[Any] = conn.execute(sql.ORPHANS).fetchall()
+    return {ContentType(t): int(n) for t, n in rows}
+
+
+def purge_orphans(db: Executor) -> int:
+    """Delete every vector whose content is not stored; return how many went."""
+    with db.writer() as conn:
+        conn.execute(sql.DELETE_ORPHANS)
+        gone = conn.changes()
+        if gone:
+            # Every cache, this handle's too, reads the change at its next query.
+            conn.execute(sql.BUMP_GENERATION).fetchall()
+    return gone
+
+
 def get_embedding_stats(db: Executor) -> EmbeddingStats:
     """Return the number of stored vectors, per content type, and the index settings.
 
@@ -536,7 +612,7 @@ def configure_vector_cache(
 ) -> None:
     """Turn this handle's in-memory vector cache on or off and set its memory budget.
 
-    With the cache off (or the index over budget) every query uses sqlite-vec's KNN.
+    With the cache off (or the index over budget) every query uses the SQL scan.
 
     Raises:
         ExtensionError: sqlite-vec is not loaded.

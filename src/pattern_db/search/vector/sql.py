@@ -1,26 +1,30 @@
-"""The SQL side of `pattern_db.vector`: the vec0 table, its settings row, and sqlite-vec's KNN.
+"""The SQL side of `pattern_db.vector`: the `embeddings` table, its settings row, the SQL k-NN.
 
-Static statements are constants with bound parameters; the two dynamic ones (`index_sql`, whose
-values are a checked int and a whitelisted word, and `knn_sql`, whose filters are bound) are
-built by `*_sql()` helpers that do no I/O.
+Static statements are constants with bound parameters. The two dynamic ones are built by
+`*_sql()` helpers that do no I/O: `scope_sql` (the agent-scope predicate, values bound as JSON
+arrays) and `knn_sql` (the distance function is picked from a whitelist by metric).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import apsw
 import numpy as np
 
+from pattern_db.codec import json_text
 from pattern_db.connection import scalar
 from pattern_db.errors import ExtensionError, InvalidData
+from pattern_db.models.content import ContentType
 from pattern_db.search.vector.core import (
     F32,
     METRICS,
     Candidate,
-    ContentType,
     IndexMeta,
     Metric,
+    Owner,
+    Scope,
     VectorSearchResult,
     chunk_key,
     exact_distances,
@@ -33,7 +37,6 @@ from pattern_db.timeutil import now_ts
 MAX_K = 4096
 MAX_DIMENSIONS = 8192
 
-HAS_INDEX_TABLE = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'embeddings'"
 INSERT_META = """
 INSERT INTO embedding_meta (id, model, dimensions, metric, generation, created_at, updated_at)
 VALUES (1, ?, ?, ?, 0, ?, ?)
@@ -45,35 +48,55 @@ SET_MODEL = "UPDATE embedding_meta SET model = ?, updated_at = ? WHERE id = 1"
 BUMP_GENERATION = (
     "UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1 RETURNING generation"
 )
-INSERT_ROW = """
-INSERT INTO embedding_rows (content_type, content_id, chunk_index, content_hash, agent_id)
-VALUES (?, ?, ?, ?, ?) RETURNING id
-"""
-INSERT_ROW_WITH_ID = """
-INSERT INTO embedding_rows (id, content_type, content_id, chunk_index, content_hash, agent_id)
-VALUES (?, ?, ?, ?, ?, ?)
-"""
-LAST_ROW_ID = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'embedding_rows'"
-INSERT_VECTOR = (
-    "INSERT INTO embeddings (rowid, embedding, agent_id, content_type) VALUES (?, ?, ?, ?)"
-)
+_COLUMNS = "content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding"
+INSERT_ROW = f"INSERT INTO embeddings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
+INSERT_ROW_WITH_ID = f"INSERT INTO embeddings (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+LAST_ROW_ID = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'embeddings'"
 DELETE_ROWS = """
-DELETE FROM embedding_rows WHERE content_type = ? AND content_id = ? RETURNING id, agent_id
+DELETE FROM embeddings WHERE content_type = ? AND content_id = ?
+RETURNING id, agent_id, folder_id
 """
-DELETE_VECTOR = "DELETE FROM embeddings WHERE rowid = ?"
-COUNT_ROWS = "SELECT count(*) FROM embedding_rows"
+DELETE_ALL = "DELETE FROM embeddings"
+COUNT_ROWS = "SELECT count(*) FROM embeddings"
+COUNT_BY_TYPE = "SELECT content_type, count(*) FROM embeddings GROUP BY content_type"
+HASHES_MATCH = """
+SELECT count(*), coalesce(sum(content_hash IS NOT NULL AND content_hash = ?), 0)
+FROM embeddings WHERE content_type = ? AND content_id = ?
+"""
 # One hash per item when every chunk carries the same non-NULL hash, else NULL (stale).
 HASHES_BY_CONTENT = """
 SELECT content_id,
        CASE WHEN count(*) = count(content_hash) AND min(content_hash) = max(content_hash)
             THEN min(content_hash) END
-FROM embedding_rows WHERE content_type = ? GROUP BY content_id
+FROM embeddings WHERE content_type = ? GROUP BY content_id
 """
-COUNT_BY_TYPE = "SELECT content_type, count(*) FROM embedding_rows GROUP BY content_type"
-HASHES_MATCH = """
-SELECT count(*), coalesce(sum(content_hash IS NOT NULL AND content_hash = ?), 0)
-FROM embedding_rows WHERE content_type = ? AND content_id = ?
+# Where the content of each type lives and who owns it: (id, agent, folder) of the ids asked.
+_OWNERS = {
+    ContentType.MESSAGE: "SELECT id, agent_id, NULL FROM messages",
+    ContentType.MEMORY_BLOCK: "SELECT id, agent_id, NULL FROM memory_blocks",
+    ContentType.ARCHIVAL_ENTRY: "SELECT id, agent_id, NULL FROM archival_entries",
+    ContentType.FILE_PASSAGE: (
+        "SELECT p.id, NULL, f.folder_id FROM file_passages AS p "
+        "JOIN folder_files AS f ON f.id = p.file_id"
+    ),
+}
+_ID_COLUMN = {ContentType.FILE_PASSAGE: "p.id"}
+_SHARED_BLOCKS = "SELECT block_id FROM shared_block_agents WHERE agent_id = ? ORDER BY block_id"
+_ATTACHED_FOLDERS = "SELECT folder_id FROM folder_attachments WHERE agent_id = ? ORDER BY folder_id"
+# Vectors whose content row is gone (only writes around pattern-db, or older files, leave them).
+_ORPHAN = """NOT CASE e.content_type
+    WHEN 'message' THEN EXISTS (SELECT 1 FROM messages AS m WHERE m.id = e.content_id)
+    WHEN 'memory_block' THEN EXISTS (SELECT 1 FROM memory_blocks AS b WHERE b.id = e.content_id)
+    WHEN 'archival_entry'
+        THEN EXISTS (SELECT 1 FROM archival_entries AS a WHERE a.id = e.content_id)
+    ELSE EXISTS (SELECT 1 FROM file_passages AS p WHERE p.id = e.content_id)
+END"""
+ORPHANS = f"""
+SELECT e.content_type, count(*) FROM embeddings AS e WHERE {_ORPHAN}
+GROUP BY e.content_type ORDER BY e.content_type
 """
+DELETE_ORPHANS = f"DELETE FROM embeddings AS e WHERE {_ORPHAN}"
+_DISTANCE = {"cosine": "vec_distance_cosine", "l2": "vec_distance_l2", "l1": "vec_distance_l1"}
 
 
 def vec_version(conn: apsw.Connection) -> str:
@@ -82,16 +105,6 @@ def vec_version(conn: apsw.Connection) -> str:
         return str(scalar(conn, "SELECT vec_version()"))
     except apsw.SQLError as exc:
         raise ExtensionError(f"sqlite-vec is not loaded on this connection: {exc}") from exc
-
-
-def index_sql(dimensions: int, metric: Metric) -> str:
-    """Return the DDL of the vec0 table: agent as partition key, content type as metadata."""
-    # Both values are checked by check_config (an int and a whitelisted word), never user text.
-    return (
-        f"CREATE VIRTUAL TABLE embeddings USING vec0("
-        f"embedding float[{dimensions}] distance_metric={metric}, "
-        "agent_id text partition key, content_type text)"
-    )
 
 
 def check_config(dimensions: int, model: str | None, metric: str) -> Metric:
@@ -109,11 +122,9 @@ def check_config(dimensions: int, model: str | None, metric: str) -> Metric:
 
 
 def create_index(conn: apsw.Connection, dimensions: int, model: str | None, metric: Metric) -> int:
-    """Drop any index and its rows, create an empty one, record the settings; return rows lost."""
+    """Drop every vector and record new settings; return how many vectors went."""
     dropped = int(scalar(conn, COUNT_ROWS))
-    conn.execute("DROP TABLE IF EXISTS embeddings")
-    conn.execute("DELETE FROM embedding_rows")
-    conn.execute(index_sql(dimensions, metric))
+    conn.execute(DELETE_ALL)
     stamp = now_ts()
     conn.execute(INSERT_META, (model, dimensions, metric, stamp, stamp))
     return dropped
@@ -139,16 +150,6 @@ def check_chunk(chunk_index: int | None) -> int | None:
     return chunk_index
 
 
-def delete_rows(
-    conn: apsw.Connection, ctype: ContentType, content_id: str
-) -> list[tuple[int, str | None]]:
-    """Delete a content item's vectors; return the (rowid, agent_id) of each one deleted."""
-    removed: list[Any] = conn.execute(DELETE_ROWS, (ctype.value, content_id)).fetchall()
-    for rowid, _ in removed:
-        conn.execute(DELETE_VECTOR, (rowid,))
-    return [(int(rowid), agent) for rowid, agent in removed]
-
-
 def check_k(k: int) -> int:
     """Return k if it is an int in 0..MAX_K, else raise InvalidData."""
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_K:
@@ -156,25 +157,88 @@ def check_k(k: int) -> int:
     return k
 
 
-def knn_sql(
-    query: bytes, k: int, content_type: ContentType | None, agent_id: str | None
-) -> tuple[str, list[Any]]:
-    """Return sqlite-vec's KNN with the filters as vec0 constraints (applied while ranking)."""
-    where = ["embedding MATCH ?", "k = ?"]
-    params: list[Any] = [query, k]
-    if content_type is not None:
-        where.append("content_type = ?")
-        params.append(content_type.value)
-    if agent_id is not None:
-        where.append("agent_id = ?")
-        params.append(agent_id)
-    # vec0 KNN: bind k = ? rather than LIMIT; LIMIT only works on SQLite >= 3.41. The LEFT JOIN
-    # keeps the row count equal to what vec0 returned, which the loop below relies on.
-    sql = f"""
-    WITH knn AS (SELECT rowid, distance, embedding FROM embeddings WHERE {" AND ".join(where)})
-    SELECT knn.rowid, knn.distance, knn.embedding, r.content_type, r.content_id, r.chunk_index
-    FROM knn LEFT JOIN embedding_rows r ON r.id = knn.rowid
+def content_owners(
+    conn: apsw.Connection, content_type: ContentType, content_ids: Sequence[str]
+) -> dict[str, Owner]:
+    """Return the owner (agent, folder) of each stored content row among `content_ids`."""
+    id_column = _ID_COLUMN.get(content_type, "id")
+    sql = f"{_OWNERS[content_type]} WHERE {id_column} IN (SELECT value FROM json_each(?))"
+    rows: list[Any] = conn.execute(sql, (json_text(list(dict.fromkeys(content_ids))),)).fetchall()
+    return {row[0]: Owner(row[1], row[2]) for row in rows}
+
+
+def delete_rows(
+    conn: apsw.Connection, ctype: ContentType, content_id: str
+) -> list[tuple[int, Owner]]:
+    """Delete a content item's vectors; return the (rowid, owner) of each one deleted."""
+    removed: list[Any] = conn.execute(DELETE_ROWS, (ctype.value, content_id)).fetchall()
+    return [(int(rowid), Owner(agent, folder)) for rowid, agent, folder in removed]
+
+
+def agent_scope(
+    conn: apsw.Connection, agent_id: str, *, include_shared: bool, folder_id: str | None
+) -> Scope:
+    """Return what `agent_id` may see (see `Scope`), read in the caller's snapshot.
+
+    With `folder_id`, only that folder's passages, and only if the folder is attached.
     """
+    folders = [str(r[0]) for r in conn.execute(_ATTACHED_FOLDERS, (agent_id,))]
+    if folder_id is not None:
+        return Scope.of_folder(folder_id if folder_id in folders else None)
+    shared: list[str] = []
+    if include_shared:
+        shared = [str(r[0]) for r in conn.execute(_SHARED_BLOCKS, (agent_id,))]
+    return Scope.of_agent(agent_id, include_shared=include_shared, folders=folders, shared=shared)
+
+
+def scope_sql(scope: Scope) -> tuple[str, dict[str, Any]]:
+    """Return the SQL predicate (on alias `e`) selecting the rows of `scope`, and its params."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    agents = [a for a in scope.agents if a is not None]
+    if agents:
+        parts.append(
+            "(e.folder_id IS NULL AND e.agent_id IN (SELECT value FROM json_each(:agents)))"
+        )
+        params["agents"] = json_text(agents)
+    if None in scope.agents:
+        parts.append("(e.folder_id IS NULL AND e.agent_id IS NULL)")
+    if scope.folders:
+        parts.append("e.folder_id IN (SELECT value FROM json_each(:folders))")
+        params["folders"] = json_text(list(scope.folders))
+    if scope.shared_blocks:
+        parts.append(
+            "(e.content_type = 'memory_block'"
+            " AND e.content_id IN (SELECT value FROM json_each(:shared)))"
+        )
+        params["shared"] = json_text(list(scope.shared_blocks))
+    return ("(" + " OR ".join(parts) + ")" if parts else "0"), params
+
+
+def knn_sql(
+    meta: IndexMeta, k: int, content_type: ContentType | None, scope: Scope | None
+) -> tuple[str, dict[str, Any]]:
+    """Return the SQL k-NN: the filters select rows first, then sqlite-vec's distance ranks them.
+
+    The caller binds :query (float32 bytes). A row of another length (written around
+    pattern-db) or without a direction gets no distance (NULL) and is left out.
+    """
+    where = ["d IS NOT NULL"]
+    params: dict[str, Any] = {"k": k, "bytes": meta.dimensions * 4}
+    if content_type is not None:
+        where.append("e.content_type = :content_type")
+        params["content_type"] = content_type.value
+    if scope is not None:
+        predicate, scope_params = scope_sql(scope)
+        where.append(predicate)
+        params.update(scope_params)
+    distance = f"{_DISTANCE[meta.metric]}(e.embedding, :query)"
+    sql = (
+        f"SELECT e.id, CASE WHEN length(e.embedding) = :bytes THEN {distance} END AS d, "
+        "e.embedding, e.content_type, e.content_id, e.chunk_index\n"
+        f"FROM embeddings AS e WHERE {' AND '.join(where)}\n"
+        "ORDER BY d LIMIT :k"
+    )
     return sql, params
 
 
@@ -184,26 +248,24 @@ def sqlite_vec_knn(
     query: F32,
     k: int,
     content_type: ContentType | None,
-    agent_id: str | None,
+    scope: Scope | None,
 ) -> list[VectorSearchResult]:
-    """Return the exact k nearest using sqlite-vec's own KNN (filters applied by vec0)."""
+    """Return the exact k nearest with sqlite-vec's distance functions in SQL."""
     # Ask for a few more than k, and for more again while the last row is within float32
     # rounding of the k-th: then every row of the exact top k (and every row tied with the k-th)
     # is among those returned, and the float64 re-ranking below is exact.
     fetch = min(MAX_K, k + max(8, k // 4))
     while True:
-        sql, params = knn_sql(query.tobytes(), fetch, content_type, agent_id)
+        sql, params = knn_sql(meta, fetch, content_type, scope)
+        params["query"] = query.tobytes()
         rows: list[Any] = conn.execute(sql, params).fetchall()
         if len(rows) < fetch or fetch >= MAX_K:
             break  # every matching row is here
-        # NULL distances (vectors of other software with no direction) hold places but rank nowhere.
-        distances = sorted(r[1] for r in rows if r[1] is not None)
-        if len(distances) >= k and distances[-1] > sqlite_vec_threshold(
-            meta.metric, meta.dimensions, distances[k - 1]
-        ):
+        distances = [r[1] for r in rows]
+        if distances[-1] > sqlite_vec_threshold(meta.metric, meta.dimensions, distances[k - 1]):
             break
         fetch = min(MAX_K, fetch * 2)
-    rows = [r for r in rows if r[4] is not None]
+    rows = [r for r in rows if len(r[2]) == meta.dimensions * 4]
     if not rows:
         return []
     vectors = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), -1)
