@@ -118,11 +118,11 @@ def fuse_linear(lists: Sequence[Sequence[Hit]], weights: Sequence[float]) -> lis
 
 
 def vector_similarity(distance: float, metric: str) -> float:
-    """Return a distance as a similarity in [0, 1] (1.0 at distance 0).
+    """Return a distance as a similarity in [0, 1], 1.0 at distance 0 and falling as d grows.
 
-    cosine: 1 - d, clipped to [0, 1] (opposite or orthogonal vectors score 0); l2 and l1:
-    1 / (1 + d).
+    cosine: 1 - d / 2 (cosine distances lie in [0, 2], so opposite vectors score 0 and every
+    distance keeps its own score); l2 and l1: 1 / (1 + d).
     """
     if metric == "cosine":
-        return min(1.0, max(0.0, 1.0 - distance))
+        return min(1.0, max(0.0, 1.0 - distance / 2.0))
     return 1.0 / (1.0 + max(0.0, distance))

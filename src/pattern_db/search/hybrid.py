@@ -15,8 +15,8 @@ and deleted messages, inactive blocks, sharing, folders; `pattern_db.search.tabl
   prunes the fused list.
 * **Normalisation.** `fts_normalized` = bm25 / best bm25 of its table (1.0 for the best keyword
   hit). `vector_normalized` is a similarity on the absolute scale a distance already has: cosine
-  1 - d clipped to [0, 1], l2 and l1 1 / (1 + d); a list of weak vector hits scores low instead of
-  being stretched by its own extremes.
+  1 - d / 2 (distances lie in [0, 2]), l2 and l1 1 / (1 + d), so every distance keeps its own
+  score. A single retriever's results keep that retriever's order (bm25, or distance).
 * **Fusion** (`pattern_db.search.fusion`): RRF (k=60, 1-based ranks, per-retriever weights) by
   default, or linear (weights 0.5/0.5 by default). `fused_normalized` is in [0, 1] (RRF: raw /
   the raw score of a hit first in every list searched; linear: raw / sum of weights) and is
@@ -451,9 +451,9 @@ def _fuse(lists: list[list[Hit]], weights: list[float], method: FusionMethod) ->
 
 
 def _single(hits: list[Hit]) -> list[Fused]:
-    fused = [Fused(h.key, (h,), h.normalized, h.normalized) for h in hits]
-    fused.sort(key=lambda f: (-f.fused_raw, f.key[0], f.key[1]))
-    return fused
+    # One retriever: its own order (bm25, or distance) is the ranking, whatever the scores.
+    ordered = sorted(hits, key=lambda h: h.position)
+    return [Fused(h.key, (h,), h.normalized, h.normalized) for h in ordered]
 
 
 def _result(f: Fused, mode: SearchMode, details: dict[tuple[str, str], Detail]) -> SearchResult:
