@@ -24,6 +24,7 @@ import apsw
 
 from pattern_db import migrate as migrations
 from pattern_db.errors import (
+    DRIVER_ERRORS,
     DatabaseClosed,
     DbError,
     ExtensionError,
@@ -105,7 +106,7 @@ class _Reading:
         return self._conn
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, apsw.Error):
+        if isinstance(exc, DRIVER_ERRORS):
             raise translate(exc) from exc
 
 
@@ -155,7 +156,7 @@ class Transaction:
         try:
             with conn:
                 yield conn
-        except apsw.Error as exc:
+        except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
 
     def _end(self) -> None:
@@ -361,7 +362,7 @@ class ConstellationDb:
         with self._lock:
             try:
                 yield self._writer
-            except apsw.Error as exc:
+            except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
 
     @contextmanager
@@ -377,7 +378,7 @@ class ConstellationDb:
                 try:
                     with conn:
                         yield conn
-                except apsw.Error as exc:
+                except DRIVER_ERRORS as exc:
                     raise translate(exc) from exc
                 return
             try:
@@ -391,7 +392,7 @@ class ConstellationDb:
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, apsw.Error):
+                if isinstance(exc, DRIVER_ERRORS):
                     raise translate(exc) from exc
                 raise
             finally:

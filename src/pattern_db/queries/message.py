@@ -15,6 +15,7 @@ from typing import Any
 
 import apsw
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, json_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import DbError, InvalidData, NotFound, translate, translate_errors
@@ -114,7 +115,7 @@ def get_messages(db: Executor, agent_id: str, limit: int = 50) -> list[Message]:
         InvalidData: `limit` is negative.
     """
     with db.reader() as conn:
-        rows = conn.execute(_GET_MESSAGES, (agent_id, _limit(limit))).fetchall()
+        rows = conn.execute(_GET_MESSAGES, (agent_id, _validate.limit(limit))).fetchall()
     return _MESSAGE.decode_all(rows)
 
 
@@ -130,7 +131,7 @@ def get_messages_with_archived(
     """
     sql = _GET_MESSAGES_WITH_DELETED if include_deleted else _GET_MESSAGES_WITH_ARCHIVED
     with db.reader() as conn:
-        rows = conn.execute(sql, (agent_id, _limit(limit))).fetchall()
+        rows = conn.execute(sql, (agent_id, _validate.limit(limit))).fetchall()
     return _MESSAGE.decode_all(rows)
 
 
@@ -144,7 +145,7 @@ def get_messages_after(
     Raises:
         InvalidData: `after_position` is not a position, or `limit` is negative.
     """
-    params = (agent_id, _position(after_position), _limit(limit))
+    params = (agent_id, _position(after_position), _validate.limit(limit))
     with db.reader() as conn:
         rows = conn.execute(_GET_MESSAGES_AFTER, params).fetchall()
     return _MESSAGE.decode_all(rows)
@@ -187,7 +188,7 @@ def get_message_summaries(db: Executor, agent_id: str, limit: int = 50) -> list[
         InvalidData: `limit` is negative.
     """
     with db.reader() as conn:
-        rows = conn.execute(_GET_SUMMARIES, (agent_id, _limit(limit))).fetchall()
+        rows = conn.execute(_GET_SUMMARIES, (agent_id, _validate.limit(limit))).fetchall()
     return _SUMMARY.decode_all(rows)
 
 
@@ -215,7 +216,7 @@ def create_message(db: Executor, message: Message) -> None:
         InvalidData: the position is not a non-negative 64-bit integer.
     """
     params = _message_params(message)
-    with db.writer() as conn, translate_errors("message", message.id):
+    with db.writer() as conn, translate_errors("message", message.id, record=message):
         conn.execute(_INSERT_MESSAGE, params)
 
 
@@ -264,7 +265,7 @@ def upsert_message(db: Executor, message: Message) -> None:
         InvalidData: the position is not a non-negative 64-bit integer.
     """
     params = _message_params(message)
-    with db.writer() as conn, translate_errors("message", message.id):
+    with db.writer() as conn, translate_errors("message", message.id, record=message):
         conn.execute(_UPSERT_MESSAGE, params)
 
 
@@ -348,7 +349,7 @@ def create_archive_summary(db: Executor, summary: ArchiveSummary) -> None:
         InvalidData: a position is not a non-negative 64-bit integer.
     """
     params = _archive_params(summary)
-    with db.writer() as conn, translate_errors("archive summary", summary.id):
+    with db.writer() as conn, translate_errors("archive summary", summary.id, record=summary):
         conn.execute(_INSERT_ARCHIVE, params)
 
 
@@ -360,7 +361,7 @@ def upsert_archive_summary(db: Executor, summary: ArchiveSummary) -> None:
         InvalidData: a position is not a non-negative 64-bit integer.
     """
     params = _archive_params(summary)
-    with db.writer() as conn, translate_errors("archive summary", summary.id):
+    with db.writer() as conn, translate_errors("archive summary", summary.id, record=summary):
         conn.execute(_UPSERT_ARCHIVE, params)
 
 
@@ -433,10 +434,3 @@ def _position_of(record_id: str, value: str | int) -> str:
     except InvalidData as exc:
         exc.add_note(f"in record {record_id}")
         raise
-
-
-def _limit(limit: int) -> int:
-    # SQLite reads a negative LIMIT as "no limit"; a caller asking for -1 rows made a mistake.
-    if limit < 0:
-        raise InvalidData(f"limit must be >= 0, got {limit}")
-    return limit

@@ -5,9 +5,10 @@ Not in the reference, which had the table and the model but no query at all.
 
 from __future__ import annotations
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for
 from pattern_db.connection import Executor, scalar
-from pattern_db.errors import InvalidData, translate_errors
+from pattern_db.errors import translate_errors
 from pattern_db.models.migration import MigrationAudit
 
 __all__ = [
@@ -32,7 +33,7 @@ def create_migration_audit(db: Executor, audit: MigrationAudit) -> None:
         AlreadyExists: an audit record with this id exists.
         ConstraintViolation: issues_found or issues_resolved is negative.
     """
-    with db.writer() as conn, translate_errors("migration audit", audit.id):
+    with db.writer() as conn, translate_errors("migration audit", audit.id, record=audit):
         conn.execute(_INSERT, _AUDIT.encode(audit))
 
 
@@ -49,8 +50,8 @@ def list_migration_audits(db: Executor, limit: int | None = None) -> list[Migrat
     Raises:
         InvalidData: `limit` is negative.
     """
-    if limit is not None and limit < 0:
-        raise InvalidData(f"limit must be >= 0 or None, got {limit}")
+    if limit is not None:
+        _validate.limit(limit)
     with db.reader() as conn:
         rows = conn.execute(_LIST, (-1 if limit is None else limit,)).fetchall()
     return _AUDIT.decode_all(rows)
