@@ -5,7 +5,8 @@ does, straight off the `(agent_id, position)` indexes) is comparing them as numb
 arguments are validated and re-padded with `ids.normalize_position` semantics; a malformed one
 raises `InvalidData` instead of silently comparing wrong (the reference compared whatever text
 it was given). Tombstoned messages (`is_deleted`) are hidden from every read unless the function
-offers `include_deleted=True`. Every write writes every column of its record.
+offers `include_deleted=True`. Every write writes every column of its record; a message without
+`content_preview` gets one derived from its content JSON (`queries.preview`), so search finds it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pattern_db.connection import Executor, scalar
 from pattern_db.errors import DbError, InvalidData, NotFound, translate, translate_errors
 from pattern_db.ids import normalize_position
 from pattern_db.models.message import ArchiveSummary, Message, MessageSummary
+from pattern_db.queries.preview import preview_of
 
 __all__ = [
     "archive_messages",
@@ -52,6 +54,7 @@ _KEEP = ("id", "created_at")
 
 # Index of `position` in a Message's encoded params (it is re-padded there when needed).
 _POSITION_INDEX = _MESSAGE.columns.index("position")
+_PREVIEW_INDEX = _MESSAGE.columns.index("content_preview")
 _ARCHIVE_POSITION_INDEXES = tuple(
     _ARCHIVE.columns.index(name) for name in ("start_position", "end_position")
 )
@@ -308,15 +311,17 @@ def delete_message(db: Executor, message_id: str) -> bool:
 def update_message_content(
     db: Executor, message_id: str, content_json: Any, content_preview: str | None = None
 ) -> None:
-    """Replace a message's content (any JSON value) and preview (None clears it).
+    """Replace a message's content (any JSON value) and its preview.
 
-    The FTS index follows the preview through its trigger. Where the reference silently did
-    nothing for a missing row, this raises.
+    A preview of None is derived from the content (`queries.preview`); pass "" for none. The FTS
+    index follows the preview through its trigger.
 
     Raises:
         NotFound: no live-or-archived message has this id (tombstoned ones count as missing).
     """
-    params = (json_text(content_json), content_preview, message_id)
+    if content_preview is None:
+        content_preview = preview_of(content_json)
+    params = (json_text(content_json, "content_json"), content_preview, message_id)
     with db.writer() as conn, translate_errors("message", message_id):
         conn.execute(_UPDATE_CONTENT, params)
         if conn.changes() == 0:
@@ -418,6 +423,11 @@ def _message_params(message: Message) -> tuple[Any, ...]:
     canonical = _position_of(message.id, position)
     if canonical is not position:
         params = (*params[:_POSITION_INDEX], canonical, *params[_POSITION_INDEX + 1 :])
+    if message.content_preview is None:
+        # Without a preview the message would have no full-text entry: take its text.
+        derived = preview_of(message.content_json)
+        if derived is not None:
+            params = (*params[:_PREVIEW_INDEX], derived, *params[_PREVIEW_INDEX + 1 :])
     return params
 
 
