@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import apsw
 
+from pattern_db import files
 from pattern_db import migrate as migrations
 from pattern_db.errors import (
     DRIVER_ERRORS,
@@ -197,16 +198,23 @@ class ConstellationDb:
     ) -> ConstellationDb:
         """Open (creating it and its directories if needed) and migrate a constellation file.
 
+        An existing file is checked before anything is written to it: another application's
+        database, or one written by the Rust crate, is refused and left as it was.
+
         Raises:
             MigrationRequired: `migrate=False` and the schema is older than this code.
             MigrationError: a migration failed or an applied one was edited.
+            NotAConstellation: the file is another application's SQLite database, or the Rust
+                crate's (the message names the import command).
             CorruptDatabase: the file is not a SQLite database.
+            PathError: the path is a directory, or its directory cannot be created.
         """
         file_path = Path(path).expanduser().absolute()
-        existed = file_path.exists() and file_path.stat().st_size > 0
+        kind = files.check_constellation(file_path)
+        existed = kind is files.FileKind.CONSTELLATION
         if not migrate and not existed:
             raise MigrationRequired(file_path, 0, migrations.latest_version())
-        file_path.parent.mkdir(parents=True, exist_ok=True)
+        files.prepare_parent(file_path)
         db = cls(file_path, busy_timeout_ms=busy_timeout_ms)
         try:
             db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)

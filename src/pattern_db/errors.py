@@ -22,13 +22,16 @@ __all__ = [
     "DatabaseBusy",
     "DatabaseClosed",
     "DbError",
+    "DestinationExists",
     "DimensionMismatch",
     "ExtensionError",
     "ImportFailed",
     "InvalidData",
     "MigrationError",
     "MigrationRequired",
+    "NotAConstellation",
     "NotFound",
+    "PathError",
     "translate",
     "translate_errors",
 ]
@@ -123,6 +126,49 @@ class ImportFailed(DbError):
     """An import file is malformed, truncated or of an unknown format; nothing was written."""
 
 
+class PathError(InvalidData):
+    """A path that cannot serve as asked: a directory given as a file, a file as a directory, ..."""
+
+    def __init__(self, path: str | Path, problem: str, message: str | None = None) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(message or f"{path}: {problem}")
+
+
+class DestinationExists(InvalidData):
+    """A file would be replaced and replacing was not asked for (`overwrite`)."""
+
+    def __init__(self, path: str | Path, option: str = "overwrite") -> None:
+        self.path = str(path)
+        self.option = option
+        super().__init__(f"{path} exists; choose another path, or pass {option}=True to replace it")
+
+
+class NotAConstellation(DbError):
+    """An existing SQLite file that is not a pattern-db constellation; it was left untouched.
+
+    `kind` is "rust" for a file of the Rust pattern_db crate (it can be imported) and "foreign"
+    for another application's database.
+    """
+
+    def __init__(self, path: str | Path, kind: str, tables: list[str]) -> None:
+        self.path = str(path)
+        self.kind = kind
+        self.tables = tables
+        if kind == "rust":
+            message = (
+                f"{path} was written by the Rust pattern_db crate; convert it into a new file "
+                f"with `pattern-db import rust-db {path} NEW.db` (it stays unchanged)"
+            )
+        else:
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            message = (
+                f"{path} is another application's SQLite database (tables: {shown}); it was "
+                "left untouched: give pattern-db a new file for the constellation"
+            )
+        super().__init__(message)
+
+
 class DatabaseBusy(DbError):
     """The database stayed locked by another connection for longer than the busy timeout."""
 
@@ -132,7 +178,14 @@ class DatabaseClosed(DbError):
 
 
 class CorruptDatabase(DbError):
-    """The file is not a SQLite database, or its pages fail SQLite's checks."""
+    """The file is not a SQLite database, or its pages fail SQLite's checks.
+
+    `detail` is SQLite's own description of the problem.
+    """
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        self.detail = detail or message
+        super().__init__(message)
 
 
 _TABLE_IN_MESSAGE = re.compile(r"failed: (\w+)\.")
@@ -199,7 +252,8 @@ def translate(
         return DatabaseClosed("the database handle is closed; open it again")
     if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
         return CorruptDatabase(
-            f"{message}; restore from a backup (`pattern-db restore`) or run `pattern-db verify`"
+            f"{message}; restore from a backup (`pattern-db restore`) or run `pattern-db verify`",
+            message,
         )
     if isinstance(exc, apsw.TooBigError | apsw.MismatchError | apsw.RangeError):
         return InvalidData(message)
