@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import apsw
 
+from pattern_db import _vec_loader
 from pattern_db import migrate as migrations
 from pattern_db.errors import (
     DatabaseClosed,
@@ -266,11 +267,7 @@ class ConstellationDb:
         if self._vec_error is not None:
             return
         try:
-            conn.enable_load_extension(True)
-            try:
-                conn.load_extension(_vec_loadable_path())
-            finally:
-                conn.enable_load_extension(False)
+            _vec_loader.load_into(conn, _vec_loadable_path())
             if self._vec_version is None:
                 self._vec_version = str(scalar(conn, "SELECT vec_version()"))
         except (apsw.Error, ImportError, OSError) as exc:
