@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import apsw
 
-from pattern_db import files
+from pattern_db import _vec_loader, files
 from pattern_db import migrate as migrations
 from pattern_db.errors import (
     DRIVER_ERRORS,
@@ -291,11 +291,7 @@ class ConstellationDb:
         if self._vec_error is not None:
             return
         try:
-            conn.enable_load_extension(True)
-            try:
-                conn.load_extension(_vec_loadable_path())
-            finally:
-                conn.enable_load_extension(False)
+            _vec_loader.load_into(conn, _vec_loadable_path())
             if self._vec_version is None:
                 self._vec_version = str(scalar(conn, "SELECT vec_version()"))
         except (apsw.Error, ImportError, OSError) as exc:
