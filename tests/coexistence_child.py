@@ -14,17 +14,18 @@ import sys
 import threading
 from typing import Any
 
+import apsw
 import sqlite_vec
 
 from pattern_db import ConstellationDb, _vec_loader, vector
 
 OUR_QUERY = [3.2, 0.0, 0.0]
 OTHER_QUERY = struct.pack("3f", 0.0, 4.4, 0.0)
-# The raw vec0 KNN through a pattern-db connection (no pattern-db query code in between).
+# sqlite-vec's own distance function through a pattern-db connection (no query code between).
 OUR_RAW_KNN = (
-    "SELECT r.content_id FROM embeddings e JOIN embedding_rows r ON r.id = e.rowid "
-    "WHERE e.embedding MATCH ? AND k = 3 ORDER BY e.distance"
+    "SELECT content_id FROM embeddings ORDER BY vec_distance_l2(embedding, ?), content_id LIMIT 3"
 )
+OUR_VEC0 = "SELECT rowid FROM t WHERE e MATCH ? AND k = 3 ORDER BY distance"
 OTHER_KNN = "SELECT rowid FROM v WHERE e MATCH ? AND k = 2 ORDER BY distance"
 
 
@@ -38,12 +39,23 @@ def open_ours(path: str) -> ConstellationDb:
 
 
 def ours_knn(db: ConstellationDb) -> list[str]:
-    """KNN through pattern-db's vec0 path (inside a transaction) and raw vec0 through a reader."""
+    """KNN through pattern-db's SQL path (inside a transaction), its distance function on a reader,
+    and a vec0 table on an apsw connection that loaded sqlite-vec the way pattern-db does."""
     with db.transaction() as tx:
         found = [r.content_id for r in vector.knn_search(tx, OUR_QUERY, 3)]
     with db.reader() as conn:
         raw = [row[0] for row in conn.execute(OUR_RAW_KNN, (struct.pack("3f", *OUR_QUERY),))]
     assert raw == found, (raw, found)
+    mem = apsw.Connection(":memory:")
+    try:
+        _vec_loader.load_into(mem, str(sqlite_vec.loadable_path()))
+        mem.execute("CREATE VIRTUAL TABLE t USING vec0(e float[3])")
+        for i in range(1, 7):
+            mem.execute("INSERT INTO t(rowid, e) VALUES (?, ?)", (i, struct.pack("3f", i, 0, 0)))
+        vec0 = [row[0] for row in mem.execute(OUR_VEC0, (struct.pack("3f", *OUR_QUERY),))]
+    finally:
+        mem.close()
+    assert vec0 == [3, 4, 2], vec0
     return found
 
 
