@@ -69,6 +69,10 @@ class Sink:
             self._ids[key] = found
         return found
 
+    def set_id(self, kind: str, source_id: str, target_id: str) -> None:
+        """Map a source id to a target id chosen by the caller."""
+        self._ids[(kind, source_id)] = target_id
+
     def mapped(self, kind: str, source_id: str) -> str | None:
         """Return the target id of a source id already mapped, or None."""
         return self._ids.get((kind, source_id))

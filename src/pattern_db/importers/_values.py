@@ -8,7 +8,7 @@ from typing import Any
 
 from pattern_db.errors import ImportFailed, InvalidData
 from pattern_db.ids import normalize_position
-from pattern_db.timeutil import parse_ts
+from pattern_db.timeutil import now, parse_ts
 
 __all__ = [
     "MAX_DEPTH",
@@ -17,6 +17,7 @@ __all__ = [
     "position_text",
     "text_document",
     "timestamp",
+    "timestamp_or",
     "unique_name",
 ]
 
@@ -65,6 +66,17 @@ def timestamp(value: Any, where: str) -> datetime:
         return parse_ts(value)
     except (InvalidData, ValueError, OverflowError, OSError) as exc:
         raise ImportFailed(f"{where}: not a timestamp: {value!r}") from exc
+
+
+def timestamp_or(value: Any, where: str, default: datetime | None = None) -> datetime:
+    """Return `timestamp(value)`, or `default` (now when None) for a missing value.
+
+    Raises:
+        ImportFailed: present but not a timestamp.
+    """
+    if value is None or value == "":
+        return default if default is not None else now()
+    return timestamp(value, where)
 
 
 def json_safe(value: Any, where: str, depth: int = 0) -> Any:
