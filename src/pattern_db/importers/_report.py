@@ -87,7 +87,7 @@ class Recorder:
         self.counts: dict[str, int] = {}
         self.entities: list[EntityImport] = []
         self.issues: list[MigrationIssue] = []
-        self._fields: dict[tuple[str, str, str], list[Any]] = {}
+        self._fields: dict[tuple[str, str, str, str], list[Any]] = {}
         self._progress = progress
 
     def count(self, name: str, n: int = 1) -> None:
@@ -131,11 +131,11 @@ class Recorder:
 
     def dropped(self, record: str, field: str, why: str, entity_id: str | None = None) -> None:
         """Note that `field` of a `record` was not imported (aggregated per record and field)."""
-        self._fields.setdefault(("dropped", record, field), [why, 0, entity_id])[1] += 1
+        self._fields.setdefault(("dropped", record, field, why), [why, 0, entity_id])[1] += 1
 
     def transformed(self, record: str, field: str, how: str, entity_id: str | None = None) -> None:
         """Note that `field` of a `record` was stored changed (aggregated per record and field)."""
-        self._fields.setdefault(("transformed", record, field), [how, 0, entity_id])[1] += 1
+        self._fields.setdefault(("transformed", record, field, how), [how, 0, entity_id])[1] += 1
 
     def progress(self, stage: str, done: int, total: int | None = None) -> None:
         """Report progress to the caller's callback, if any."""
@@ -145,7 +145,7 @@ class Recorder:
     def field_issues(self) -> list[MigrationIssue]:
         """Return one issue per dropped or transformed field, in the order first seen."""
         found = []
-        for (kind, record, field), (text, n, example) in self._fields.items():
+        for (kind, record, field, _), (text, n, example) in self._fields.items():
             records = f"{n} {record} record{'s' if n != 1 else ''}"
             found.append(
                 MigrationIssue(
