@@ -43,8 +43,8 @@ ProgressFn = Callable[[str, int, "int | None"], None]
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
-    """Yield a progress callback drawing rich bars on stderr (None when disabled)."""
-    if not enabled:
+    """Yield a progress callback drawing rich bars on stderr (None when off or not a terminal)."""
+    if not enabled or not err.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
