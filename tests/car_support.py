@@ -70,7 +70,8 @@ def snowflake(unix_ms: int, seq: int = 0) -> str:
 
 
 def ts(second: int) -> str:
-    return f"2025-08-{1 + second // 86400:02d}T{second // 3600 % 24:02d}:{second // 60 % 60:02d}:{second % 60:02d}.123456Z"
+    day, hour, minute = 1 + second // 86400, second // 3600 % 24, second // 60 % 60
+    return f"2025-08-{day:02d}T{hour:02d}:{minute:02d}:{second % 60:02d}.123456Z"
 
 
 BASE_MS = 1_756_000_000_000  # 2025-08-24

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the SQL of the Rust migrations and rows is kept on one line per statement
 """A SQLite file as the Rust `pattern_db` crate writes it, built from REFERENCE sections 1 and 10.
 
 `build(path, upto=13)` applies the crate's migrations 0001-`upto` (there is no 0008) and records

@@ -223,7 +223,8 @@ def test_export_then_import_gives_equal_rows(tmp_path: Path) -> None:
         report = export_car(src, tmp_path / "all.car")
         before = _tables(src)
     assert report.export_type == "Constellation"
-    assert report.counts["messages"] == 75 and report.counts["agents"] == 3
+    assert report.counts["messages"] == 75
+    assert report.counts["agents"] == 3
     with ConstellationDb.open(tmp_path / "dst.db") as dst:
         imported = import_car(dst, tmp_path / "all.car")
         after = _tables(dst)
@@ -259,13 +260,15 @@ def test_file_is_rust_shaped_verified_and_private(tmp_path: Path) -> None:
     path = tmp_path / "out" / "all.car"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     header, blocks = libipld.decode_car(path.read_bytes())
-    assert header["version"] == 1 and len(header["roots"]) == 1
-    for cid, _value in blocks.items():
+    assert header["version"] == 1
+    assert len(header["roots"]) == 1
+    for cid in blocks:
         assert cid[:4] == bytes([0x01, 0x71, 0x1E, 0x20])
     raw = path.read_bytes()
     assert len(blocks) == report.blocks
     manifest = blocks[header["roots"][0]]
-    assert manifest["version"] == 3 and manifest["export_type"] == "Constellation"
+    assert manifest["version"] == 3
+    assert manifest["export_type"] == "Constellation"
     assert manifest["stats"]["message_count"] == 7500
     chunks = [b for b in blocks.values() if isinstance(b, dict) and "messages" in b]
     assert sorted(b["message_count"] for b in chunks)[-1] == 1000
@@ -334,6 +337,8 @@ def test_cli_export_car(tmp_path: Path) -> None:
     assert '"export_type": "Group"' in output
     code, output = run("export", "car", str(db_path), str(tmp_path / "all.car"))
     assert code == 0, output
-    assert "exported" in output and "bafyr4i" in output
+    assert "exported" in output
+    assert "bafyr4i" in output
     code, output = run("export", "car", str(tmp_path / "missing.db"), str(tmp_path / "m.car"))
-    assert code == 1 and "no database at" in output
+    assert code == 1
+    assert "no database at" in output

@@ -24,7 +24,8 @@ from tests.test_cli import run
 ALL = 1 << 40
 
 LAYOUTS = [
-    # (version, export type) -> agents, groups, members, blocks, archival, messages, summaries, shares
+    # (version, export type) -> agents, groups, members, blocks, archival, messages,
+    # summaries, shared attachments
     ((0, "Agent"), (1, 0, 0, 2, 1, 5, 2, 0)),
     ((1, "Agent"), (1, 0, 0, 2, 1, 5, 2, 0)),
     ((2, "Agent"), (1, 0, 0, 2, 1, 5, 2, 0)),
@@ -150,14 +151,13 @@ def test_group_roles_and_shared_memory(db: ConstellationDb, tmp_path: Path) -> N
         "skip_unavailable": True,
     }
     members = {m.agent_id: m for m in q_agent.get_group_members(db, cs.GROUP)}
-    assert (
-        members[cs.A1].role is not None
-        and members[cs.A1].role.__class__.__name__ == "SupervisorRole"
-    )
+    assert members[cs.A1].role is not None
+    assert members[cs.A1].role.__class__.__name__ == "SupervisorRole"
     assert getattr(members[cs.A2].role, "domain", None) == "tasks"
     assert members[cs.A2].capabilities == ["planning"]
     shared = q_memory.get_block(db, cs.SHARED_MEMORY)
-    assert shared is not None and shared.agent_id == cs.A1
+    assert shared is not None
+    assert shared.agent_id == cs.A1
     attachments = q_memory.list_block_shared_agents(db, cs.SHARED_MEMORY)
     assert [(a.agent_id, a.permission) for a in attachments] == [
         (cs.A2, MemoryPermission.READ_ONLY)
@@ -178,9 +178,11 @@ def test_v1_group_without_memberships(db: ConstellationDb, tmp_path: Path) -> No
 def test_v3_keeps_links_and_timestamps(db: ConstellationDb, tmp_path: Path) -> None:
     import_car(db, cs.build_v3(tmp_path, "Group"))
     child = q_memory.get_archival_entry(db, f"arch_{cs.A1}_c")
-    assert child is not None and child.parent_entry_id == f"arch_{cs.A1}_p"
+    assert child is not None
+    assert child.parent_entry_id == f"arch_{cs.A1}_p"
     second = q_message.get_archive_summary(db, f"sum_{cs.A1}_2")
-    assert second is not None and second.previous_summary_id == f"sum_{cs.A1}_1"
+    assert second is not None
+    assert second.previous_summary_id == f"sum_{cs.A1}_1"
     block = q_memory.get_block(db, f"mem_{cs.A1}")
     assert block is not None
     assert (block.last_seq, block.frontier, block.created_at.isoformat()) == (
@@ -209,7 +211,9 @@ def test_audit_row_records_entities_and_issues(db: ConstellationDb, tmp_path: Pa
         str(tmp_path / "v2-group.car"),
     )
     log = audit.audit_log
-    assert log.stats.messages == 10 and log.stats.agents == 2 and log.stats.memory_blocks == 5
+    assert log.stats.messages == 10
+    assert log.stats.agents == 2
+    assert log.stats.memory_blocks == 5
     assert len(log.entities) == len(report.entities)
     kinds = {e.entity_type for e in log.entities}
     assert kinds == {
@@ -242,7 +246,7 @@ def test_reimport_needs_new_ids(db: ConstellationDb, tmp_path: Path) -> None:
     path = cs.build_legacy(tmp_path, 2, "Group")
     import_car(db, path)
     before = _counts(db)
-    with pytest.raises(ImportFailed, match="already exists.*preserve_ids=False"):
+    with pytest.raises(ImportFailed, match=r"already exists.*preserve_ids=False"):
         import_car(db, path)
     assert _counts(db) == before
     report = import_car(db, path, preserve_ids=False)
@@ -378,9 +382,8 @@ def test_hostile_files_fail_cleanly_and_change_nothing(tmp_path: Path) -> None:
         path = tmp_path / f"{name}.car"
         path.write_bytes(data)
         tracemalloc.start()
-        with ConstellationDb.open(db_path) as db:
-            with pytest.raises(ImportFailed, match=message):
-                import_car(db, path)
+        with ConstellationDb.open(db_path) as db, pytest.raises(ImportFailed, match=message):
+            import_car(db, path)
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert peak < 32 * 1024 * 1024, name
@@ -403,7 +406,7 @@ def test_walk_refuses_a_cycle(tmp_path: Path) -> None:
             with car.visit(cid, where):
                 walk(block["next"], f"{where}.next")
 
-        with pytest.raises(ImportFailed, match="block graph cycle: root.next.next links back"):
+        with pytest.raises(ImportFailed, match=r"block graph cycle: root\.next\.next links back"):
             walk(fake_a, "root")
 
 
@@ -415,7 +418,8 @@ def test_cli_import_car(tmp_path: Path) -> None:
     assert '"dry_run": true' in output
     code, output = run("import", "car", str(path), str(db_path))
     assert code == 0, output
-    assert "imported" in output and "messages" in output
+    assert "imported" in output
+    assert "messages" in output
     code, output = run("import", "car", str(path), str(db_path))
     assert code == 1
     assert output.startswith("error: agent " + cs.A1 + " already exists")
@@ -425,5 +429,7 @@ def test_cli_import_car(tmp_path: Path) -> None:
     bad.write_bytes(b"\x05abc")
     fresh = tmp_path / "fresh.db"
     code, output = run("import", "car", str(bad), str(fresh))
-    assert code == 1 and "error:" in output and "Traceback" not in output
+    assert code == 1
+    assert "error:" in output
+    assert "Traceback" not in output
     assert not fresh.exists()
