@@ -65,12 +65,14 @@ def test_values_are_normalised(rust_file: tuple[Path, dict[str, int]], tmp_path:
     with ConstellationDb.open(tmp_path / "dest.db") as db:
         report = import_rust_db(src, db)
         a1, a2 = q_agent.get_agent(db, "a1"), q_agent.get_agent(db, "a2")
-        assert a1 is not None and a2 is not None
+        assert a1 is not None
+        assert a2 is not None
         assert a1.created_at == datetime(2025, 12, 26, 10, 11, 12, 123456, tzinfo=UTC)
         assert a1.updated_at == datetime(2025, 12, 27, 8, 0, tzinfo=UTC)  # datetime('now') text
         assert a2.updated_at == datetime(2025, 12, 26, 10, 11, 14, 123456, tzinfo=UTC)
         assert a2.status is AgentStatus.HIBERNATED  # stored as 'Hibernated'
-        assert a1.config == {"max_messages": 50} and a1.tool_rules == [{"tool_name": "x"}]
+        assert a1.config == {"max_messages": 50}
+        assert a1.tool_rules == [{"tool_name": "x"}]
         with db.reader() as conn:
             stored = conn.execute("SELECT updated_at FROM agents WHERE id = 'a1'").fetchall()
         assert stored == [("2025-12-27T08:00:00.000000Z",)]
@@ -86,19 +88,22 @@ def test_values_are_normalised(rust_file: tuple[Path, dict[str, int]], tmp_path:
 
         b1 = q_memory.get_block(db, "b1")
         b2 = q_memory.get_block(db, "b2")
-        assert b1 is not None and b2 is not None
+        assert b1 is not None
+        assert b2 is not None
         assert MemoryDocs(db).read_text("b1") == "I am the persona. I like tea."
         assert b1.updated_at == datetime(2025, 12, 27, 8, 0, tzinfo=UTC)
         assert b1.last_seq == 2
         assert b2.permission is MemoryPermission.READ_ONLY  # stored as 'read-only'
-        assert b2.agent_id == "_constellation_" and b2.embedding_model == "bge-small"
+        assert b2.agent_id == "_constellation_"
+        assert b2.embedding_model == "bge-small"
         (checkpoint,) = q_memory.list_checkpoints(db, "b1")
         assert checkpoint.up_to_seq == 1
         assert [u.seq for u in q_memory.get_updates_since(db, "b1", 0)] == [2]
         assert [a.agent_id for a in q_memory.list_block_shared_agents(db, "b2")] == ["a2"]
 
         e1, e2 = q_memory.get_archival_entry(db, "e1"), q_memory.get_archival_entry(db, "e2")
-        assert e1 is not None and e2 is not None
+        assert e1 is not None
+        assert e2 is not None
         assert e1.metadata == 5  # JSON `5`, which NUMERIC affinity stored as INTEGER
         assert (e2.metadata, e2.parent_entry_id, e2.chunk_index) == ({"n": 1.5}, "e1", 1)
 
@@ -106,7 +111,8 @@ def test_values_are_normalised(rust_file: tuple[Path, dict[str, int]], tmp_path:
         assert all(len(m.position) == 20 for m in messages)
         assert messages[-1].position == f"{int(rs.position(1)):020d}"
         m7 = q_message.get_message(db, "m0007", include_deleted=True)
-        assert m7 is not None and m7.is_deleted
+        assert m7 is not None
+        assert m7.is_deleted
         m0 = q_message.get_message(db, "m0000")
         assert m0 is not None
         assert (m0.source_metadata, m0.content_json, m0.is_archived) == (
@@ -118,12 +124,15 @@ def test_values_are_normalised(rust_file: tuple[Path, dict[str, int]], tmp_path:
         assert [(s.id, s.previous_summary_id) for s in summaries] == [("s1", None), ("s2", "s1")]
 
         turn, mood = q_coord.get_state(db, "turn"), q_coord.get_state(db, "mood")
-        assert turn is not None and mood is not None
+        assert turn is not None
+        assert mood is not None
         assert (turn.value, mood.value) == (3, "calm")
         summary = q_coord.get_agent_summary(db, "a1")
-        assert summary is not None and summary.messages_covered == 0
+        assert summary is not None
+        assert summary.messages_covered == 0
         child = q_task.get_user_task(db, "t2")
-        assert child is not None and (child.parent_task_id, child.tags) == ("t1", ["x"])
+        assert child is not None
+        assert (child.parent_task_id, child.tags) == ("t1", ["x"])
 
         stats = vector.get_embedding_stats(db)
         assert stats.total_embeddings == 3
@@ -195,11 +204,12 @@ def test_refuses_what_is_not_a_rust_file(tmp_path: Path) -> None:
 def test_dry_run_and_clashes_change_nothing(
     rust_file: tuple[Path, dict[str, int]], tmp_path: Path
 ) -> None:
-    src, counts = rust_file
+    src, _counts = rust_file
     dest = tmp_path / "dest.db"
     with ConstellationDb.open(dest) as db:
         dry = import_rust_db(src, db, dry_run=True)
-        assert _rows(db, "agents") == 0 and _rows(db, "migration_audit") == 0
+        assert _rows(db, "agents") == 0
+        assert _rows(db, "migration_audit") == 0
         real = import_rust_db(src, db)
         assert dry.counts == real.counts
     digest = hashlib.sha256(dest.read_bytes()).hexdigest()
