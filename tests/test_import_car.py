@@ -433,3 +433,44 @@ def test_cli_import_car(tmp_path: Path) -> None:
     assert "error:" in output
     assert "Traceback" not in output
     assert not fresh.exists()
+
+
+def test_console_script_import_and_export(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("pattern-db")
+    car = cs.build_legacy(tmp_path, 2, "Group")
+    db_path = tmp_path / "c.db"
+    done = subprocess.run(
+        [str(script), "import", "car", str(car), str(db_path), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["counts"]["messages"] == 10
+    done = subprocess.run(
+        [str(script), "export", "car", str(db_path), str(tmp_path / "out.car")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Constellation" in done.stdout
+    hostile = tmp_path / "hostile.car"
+    hostile.write_bytes(car.read_bytes()[:-7])
+    done = subprocess.run(
+        [str(script), "import", "car", str(hostile), str(db_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ")
+    assert "truncated at offset" in done.stderr
+    assert "Traceback" not in done.stderr

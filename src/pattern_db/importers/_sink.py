@@ -55,6 +55,7 @@ class Sink:
         self._labels: dict[str, set[str]] = {}
         self._messages: list[Message] = []
         self._message_ids: set[str] = set()
+        self.expected_messages: int | None = None
         self.agents: set[str] = set()
         self.blocks: set[str] = set()
 
@@ -231,4 +232,8 @@ class Sink:
         except AlreadyExists as exc:
             raise ImportFailed(f"{exc}; {_NEW_IDS}") from exc
         self.rec.count("messages", len(batch))
-        self.rec.progress("messages", self.rec.counts["messages"], None)
+        self.rec.progress("messages", self.rec.counts["messages"], self.expected_messages)
+
+    def expect_messages(self, n: int) -> None:
+        """Announce `n` more messages, so progress can show a total."""
+        self.expected_messages = (self.expected_messages or 0) + n

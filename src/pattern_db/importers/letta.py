@@ -492,6 +492,7 @@ class _Letta:
     def messages(self, agent: AgentSchema, agent_id: str) -> None:
         rec, sink = self.rec, self.sink
         messages, in_context = self.ordered(agent)
+        sink.expect_messages(len(messages))
         last_ms, seq = -1, 0
         batch_id: str | None = None
         batch_type: BatchType | None = None

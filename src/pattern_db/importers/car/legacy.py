@@ -125,6 +125,7 @@ def _agent(ctx: Context, data: dict[str, Any], where: str, version: int) -> str:
         messages = list(record.messages)
     elif record.messages is not None and len(record.messages) != len(messages):
         _count_mismatch(ctx, agent_id, "messages", len(record.messages), len(messages))
+    ctx.sink.expect_messages(len(messages))
     _messages(ctx, agent_id, messages)
     ctx.sink.flush()
     if record.message_summary:
