@@ -80,6 +80,19 @@ class Sink:
 
     # -- records -------------------------------------------------------------------------------
 
+    def _free_name(self, kind: str, record_id: str, name: str, taken: set[str]) -> str:
+        """Return `name`, or a suffixed one (with a warning) when another record has it."""
+        free = unique_name(name, taken)
+        if free != name:
+            self.rec.issue(
+                IssueSeverity.WARNING,
+                f"a {kind} named {name!r} exists already",
+                entity_type=kind,
+                entity_id=record_id,
+                resolution=f"imported as {free!r}",
+            )
+        return free
+
     def add_agent(self, agent: Agent, source_id: str, transformation: str | None = None) -> None:
         """Create an agent (renamed when its name is taken).
 
@@ -88,15 +101,8 @@ class Sink:
         """
         if q_agent.get_agent(self.tx, agent.id) is not None:
             raise ImportFailed(f"agent {agent.id} already exists in this constellation; {_NEW_IDS}")
-        name = unique_name(agent.name, self._agent_names)
+        name = self._free_name("agent", agent.id, agent.name, self._agent_names)
         if name != agent.name:
-            self.rec.issue(
-                IssueSeverity.WARNING,
-                f"an agent named {agent.name!r} exists already",
-                entity_type="agent",
-                entity_id=agent.id,
-                resolution=f"imported as {name!r}",
-            )
             agent = msgspec.structs.replace(agent, name=name)
         q_agent.create_agent(self.tx, agent)
         self.agents.add(agent.id)
@@ -113,15 +119,8 @@ class Sink:
         """
         if q_agent.get_group(self.tx, group.id) is not None:
             raise ImportFailed(f"group {group.id} already exists in this constellation; {_NEW_IDS}")
-        name = unique_name(group.name, self._group_names)
+        name = self._free_name("group", group.id, group.name, self._group_names)
         if name != group.name:
-            self.rec.issue(
-                IssueSeverity.WARNING,
-                f"a group named {group.name!r} exists already",
-                entity_type="group",
-                entity_id=group.id,
-                resolution=f"imported as {name!r}",
-            )
             group = msgspec.structs.replace(group, name=name)
         q_agent.create_group(self.tx, group)
         self.rec.count("groups")

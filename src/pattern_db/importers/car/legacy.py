@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pattern_db.errors import ImportFailed, InvalidData
 from pattern_db.ids import position_from_parts
@@ -34,6 +34,8 @@ from pattern_db.models.migration import IssueSeverity
 from pattern_db.timeutil import now
 
 __all__ = ["import_legacy"]
+
+T = TypeVar("T")
 
 _ROLES = frozenset(r.value for r in MessageRole)
 _BATCH_TYPES = frozenset(b.value for b in BatchType)
@@ -109,22 +111,14 @@ def _agent(ctx: Context, data: dict[str, Any], where: str, version: int) -> str:
     agent_id = _write_agent(ctx, record)
     ctx.imported_agents[source_id] = agent_id
 
-    memories = _chunked(ctx, memory_cids, s.MemoryChunk, f"{where} memory chunk")
-    pairs: list[tuple[s.MemoryBlock, s.MemoryRelation]] = [p for c in memories for p in c.memories]
-    if not memory_cids and record.memories:
-        pairs = list(record.memories)
-    elif record.memories is not None and len(record.memories) != len(pairs):
-        _count_mismatch(ctx, agent_id, "memories", len(record.memories), len(pairs))
+    memory_chunks = _chunked(ctx, memory_cids, s.MemoryChunk, f"{where} memory chunk")
+    pairs = _items(ctx, agent_id, "memories", [c.memories for c in memory_chunks], record.memories)
     default_permission = "append" if version == 1 else "read_write"
     for memory, relation in pairs:
         _memory(ctx, agent_id, record, memory, relation, default_permission)
 
     chunks = _chunked(ctx, message_cids, s.MessageChunk, f"{where} message chunk")
-    messages: list[tuple[s.Message, s.MessageRelation]] = [p for c in chunks for p in c.messages]
-    if not message_cids and record.messages:
-        messages = list(record.messages)
-    elif record.messages is not None and len(record.messages) != len(messages):
-        _count_mismatch(ctx, agent_id, "messages", len(record.messages), len(messages))
+    messages = _items(ctx, agent_id, "messages", [c.messages for c in chunks], record.messages)
     ctx.sink.expect_messages(len(messages))
     _messages(ctx, agent_id, messages)
     ctx.sink.flush()
@@ -142,14 +136,22 @@ def _record(ctx: Context, raw: Any, where: str) -> s.AgentRecord:
     return record
 
 
-def _count_mismatch(ctx: Context, agent_id: str, what: str, inline: int, chunked: int) -> None:
-    ctx.rec.issue(
-        IssueSeverity.WARNING,
-        f"the agent record lists {inline} {what} inline but its chunks hold {chunked}",
-        entity_type="agent",
-        entity_id=agent_id,
-        resolution="imported the chunks' contents",
-    )
+def _items(
+    ctx: Context, agent_id: str, what: str, chunks: list[list[T]], inline: list[T] | None
+) -> list[T]:
+    """Return the chunks' items; the record's inline list when there are no chunks (v0/v1)."""
+    found = [item for chunk in chunks for item in chunk]
+    if not chunks and inline:
+        return list(inline)
+    if inline is not None and len(inline) != len(found):
+        ctx.rec.issue(
+            IssueSeverity.WARNING,
+            f"the agent record lists {len(inline)} {what} inline but its chunks hold {len(found)}",
+            entity_type="agent",
+            entity_id=agent_id,
+            resolution="imported the chunks' contents",
+        )
+    return found
 
 
 def _chunked(ctx: Context, cids: list[bytes], kind: type[Any], what: str) -> list[Any]:
