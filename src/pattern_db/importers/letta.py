@@ -25,6 +25,15 @@ from pattern_db.connection import ConstellationDb, Transaction
 from pattern_db.errors import ImportFailed
 from pattern_db.ids import new_id, position_from_parts
 from pattern_db.importers._letta_content import convert_content
+from pattern_db.importers._letta_map import (
+    BASE_TOOLS,
+    PATTERNS,
+    ROLES,
+    TOOL_MAP,
+    block_type,
+    model_of,
+    pattern_rules,
+)
 from pattern_db.importers._letta_schema import (
     AgentFile,
     AgentSchema,
@@ -32,7 +41,6 @@ from pattern_db.importers._letta_schema import (
     GroupSchema,
     MessageSchema,
     OldAgentFile,
-    ToolRuleSchema,
     ToolSchema,
 )
 from pattern_db.importers._report import ImportReport, Progress, Recorder, run_import
@@ -46,7 +54,7 @@ from pattern_db.models.agent import (
     RegularRole,
     SupervisorRole,
 )
-from pattern_db.models.memory import ArchivalEntry, MemoryBlock, MemoryBlockType, MemoryPermission
+from pattern_db.models.memory import ArchivalEntry, MemoryBlock, MemoryPermission
 from pattern_db.models.message import BatchType, Message, MessageRole
 from pattern_db.models.migration import IssueSeverity
 
@@ -55,53 +63,6 @@ __all__ = ["MAX_AF_BYTES", "import_letta"]
 MAX_AF_BYTES = 64 * 1024 * 1024
 LAYOUT_OLD, LAYOUT_NEW = 1, 2
 
-BASE_TOOLS = ("context", "recall", "search", "send_message", "file", "source")
-_TOOL_MAP: dict[str, tuple[str, ...]] = {
-    "memory_insert": ("context",),
-    "memory_replace": ("context",),
-    "memory_rethink": ("context",),
-    "memory": ("context",),
-    "core_memory_append": ("context",),
-    "core_memory_replace": ("context",),
-    "conversation_search": ("search",),
-    "archival_memory_search": ("recall", "search"),
-    "archival_memory_insert": ("recall",),
-    "send_message": ("send_message",),
-    "web_search": ("web",),
-    "fetch_webpage": ("web",),
-    "open_file": ("file",),
-    "open_files": ("file",),
-    "grep_file": ("file",),
-    "grep_files": ("file",),
-    "search_file": ("file",),
-    "semantic_search_files": ("file",),
-}
-_RULE_MAP = {
-    "continue_loop": "ContinueLoop",
-    "ContinueToolRule": "ContinueLoop",
-    "exit_loop": "ExitLoop",
-    "TerminalToolRule": "ExitLoop",
-    "run_first": "StartConstraint",
-    "InitToolRule": "StartConstraint",
-    "required_before_exit": "RequiredBeforeExit",
-    "RequiredBeforeExitToolRule": "RequiredBeforeExit",
-    "max_count_per_step": "MaxCalls",
-    "MaxCountPerStepToolRule": "MaxCalls",
-    "constrain_child_tools": "RequiresFollowingTools",
-    "ChildToolRule": "RequiresFollowingTools",
-    "parent_last_tool": "RequiresPrecedingTools",
-    "ParentToolRule": "RequiresPrecedingTools",
-    "requires_approval": "RequiresConsent",
-    "RequiresApprovalToolRule": "RequiresConsent",
-}
-_PATTERNS = {
-    "round_robin": PatternType.ROUND_ROBIN,
-    "supervisor": PatternType.SUPERVISOR,
-    "dynamic": PatternType.DYNAMIC,
-    "sleeptime": PatternType.SLEEPTIME,
-    "voice_sleeptime": PatternType.SLEEPTIME,
-}
-_ROLES = {"system", "user", "assistant", "tool"}
 # Agent keys with a column or a mapping of their own; the rest go to config.letta.
 _AGENT_MAPPED = frozenset(
     {
@@ -197,44 +158,6 @@ def _from_old(old: OldAgentFile) -> AgentFile:
 # -- mapping ----------------------------------------------------------------------------------
 
 
-def _model(agent: AgentSchema) -> tuple[str, str]:
-    llm = agent.llm_config or {}
-    for handle in (agent.model, llm.get("handle")):
-        if isinstance(handle, str) and "/" in handle:
-            provider, _, name = handle.partition("/")
-            return provider, name
-    if isinstance(llm.get("model"), str):
-        return str(llm.get("model_endpoint_type") or "openai"), str(llm["model"])
-    return "anthropic", "claude-sonnet-4-5-20250929"
-
-
-def _block_type(label: str) -> MemoryBlockType:
-    if label in ("persona", "human", "system"):
-        return MemoryBlockType.CORE
-    if label in ("archival", "archive", "long_term"):
-        return MemoryBlockType.ARCHIVAL
-    return MemoryBlockType.WORKING
-
-
-def _rule(rule: ToolRuleSchema) -> list[dict[str, Any]] | None:
-    kind = _RULE_MAP.get(rule.type)
-    if kind is None or not rule.tool_name:
-        return None
-    base: dict[str, Any] = {"tool_name": rule.tool_name, "conditions": [], "priority": 5}
-    if kind == "MaxCalls":
-        return [base | {"rule_type": {"type": kind, "value": rule.max_count_limit or 1}}]
-    if kind == "RequiresFollowingTools":
-        return [base | {"rule_type": {"type": kind}, "conditions": list(rule.children or [])}]
-    if kind == "RequiresPrecedingTools":
-        return [
-            base | {"tool_name": child, "rule_type": {"type": kind}, "conditions": [rule.tool_name]}
-            for child in rule.children or []
-        ]
-    if kind == "RequiresConsent":
-        return [base | {"rule_type": {"type": kind, "value": {"scope": None}}}]
-    return [base | {"rule_type": {"type": kind}}]
-
-
 class _Letta:
     def __init__(
         self, doc: AgentFile, raws: list[dict[str, Any]], sink: Sink, rec: Recorder
@@ -281,7 +204,7 @@ class _Letta:
         tools = self.agent_tools(agent)
         enabled = list(BASE_TOOLS)
         for tool in tools:
-            mapped = _TOOL_MAP.get(tool.name or "")
+            mapped = TOOL_MAP.get(tool.name or "")
             if mapped is None:
                 rec.issue(
                     IssueSeverity.WARNING,
@@ -300,7 +223,7 @@ class _Letta:
                 rec.count("tools")
         rules: list[dict[str, Any]] = []
         for rule in agent.tool_rules or []:
-            mapped_rules = _rule(rule)
+            mapped_rules = pattern_rules(rule)
             if mapped_rules is None:
                 rec.issue(
                     IssueSeverity.WARNING,
@@ -313,7 +236,7 @@ class _Letta:
                 rules.extend(mapped_rules)
         rec.count("tool_rules", len(agent.tool_rules or []))
         config = self.config(agent, raw, tools)
-        provider, model_name = _model(agent)
+        provider, model_name = model_of(agent)
         created = timestamp_or(agent.created_at, f"agent {agent.id}.created_at")
         updated = timestamp_or(agent.updated_at, f"agent {agent.id}.updated_at", created)
         sink.add_agent(
@@ -428,7 +351,7 @@ class _Letta:
                 agent_id=agent_id,
                 label=label,
                 description=block.description or "",
-                block_type=_block_type(label),
+                block_type=block_type(label),
                 char_limit=limit,
                 permission=permission,
                 loro_snapshot=snapshot,
@@ -513,7 +436,7 @@ class _Letta:
             role = message.role.lower()
             if role == "function":
                 role = "tool"
-            if role not in _ROLES:
+            if role not in ROLES:
                 rec.issue(
                     IssueSeverity.WARNING,
                     f"{where}: role {message.role!r} has no Pattern equivalent",
@@ -571,7 +494,7 @@ class _Letta:
         sink, rec = self.sink, self.rec
         manager = dict(group.manager_config or {})
         kind = str(manager.get("manager_type") or "round_robin")
-        pattern = _PATTERNS.get(kind)
+        pattern = PATTERNS.get(kind)
         if pattern is None:
             rec.issue(
                 IssueSeverity.WARNING,
