@@ -303,9 +303,12 @@ def v1_agent_export(
     )
 
 
-def v0_agent_record(car: Car, agent: str, name: str, n_messages: int) -> bytes:
+def v0_agent_record(
+    car: Car, agent: str, name: str, n_messages: int, extra_memories: list[Any] = ()
+) -> bytes:
     """v0: the CAR root is the full AgentRecord (no manifest)."""
     memories, messages = agent_content(agent, n_messages)
+    memories = memories + list(extra_memories)
     record = legacy_agent_fields(agent, name) | {
         "assigned_task_ids": [],
         "scheduled_event_ids": [],
@@ -362,10 +365,7 @@ def build_legacy(
 ) -> Path:
     """A legacy CAR (v0, v1 or v2) of one agent, a group of two, or a constellation."""
     car = Car(hash_name)
-    agent_export = v2_agent_export if version == 2 else v1_agent_export
-    if version == 0:
-        root = v0_agent_record(car, A1, "Pattern", n_messages)
-        return car.write(tmp / "v0.car", root)
+    agent_export = {0: v0_agent_record, 1: v1_agent_export, 2: v2_agent_export}[version]
     if export_type == "Agent":
         data = agent_export(car, A1, "Pattern", n_messages)
     elif export_type == "Group":
@@ -420,7 +420,8 @@ def build_legacy(
                 ]
             ]
         data = car.put(constellation)
-    root = manifest(car, version, export_type, data)
+    # v0 has no manifest: the root is the record itself.
+    root = data if version == 0 else manifest(car, version, export_type, data)
     return car.write(tmp / f"v{version}-{export_type.lower()}.car", root)
 
 

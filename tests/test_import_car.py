@@ -27,6 +27,8 @@ LAYOUTS = [
     # (version, export type) -> agents, groups, members, blocks, archival, messages,
     # summaries, shared attachments
     ((0, "Agent"), (1, 0, 0, 2, 1, 5, 2, 0)),
+    ((0, "Group"), (2, 1, 2, 5, 2, 10, 4, 1)),
+    ((0, "Constellation"), (3, 1, 2, 6, 3, 15, 6, 0)),
     ((1, "Agent"), (1, 0, 0, 2, 1, 5, 2, 0)),
     ((2, "Agent"), (1, 0, 0, 2, 1, 5, 2, 0)),
     ((1, "Group"), (2, 1, 2, 5, 2, 10, 4, 1)),
