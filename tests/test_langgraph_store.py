@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypedDict
@@ -362,8 +363,14 @@ def test_omit_expired_hides_items_before_the_sweep(db: ConstellationDb) -> None:
     store.delete(("t",), "here")
     assert store.list_namespaces() == []
     store.start_ttl_sweeper(sweep_interval_minutes=60)
+    assert "pattern-store-ttl" in [t.name for t in threading.enumerate()]
     assert store.stop_ttl_sweeper(timeout=5) is True
+    assert "pattern-store-ttl" not in [t.name for t in threading.enumerate()]
     store.close()
+    configured = PatternStore(db, ttl={"sweep_interval_minutes": 30})
+    assert "pattern-store-ttl" in [t.name for t in threading.enumerate()]
+    configured.close()
+    assert "pattern-store-ttl" not in [t.name for t in threading.enumerate()]
 
 
 # -- storage, isolation, construction ----------------------------------------------------------

@@ -160,7 +160,7 @@ class PatternStore(BaseStore):
             `Embeddings`, a sync or async function of a list of texts, a provider string, or a
             pattern-db `Embedder`. Without it search by `query` is keyword search.
         ttl: LangGraph's `TTLConfig` (`default_ttl`, `refresh_on_read`, `omit_expired`,
-            `sweep_interval_minutes`).
+            `sweep_interval_minutes`: when set, a sweeper thread starts; `close()` stops it).
         agent_id: the agent whose archival memory holds the items; stores with different agents
             see different items.
         query_mode: `"hybrid"` (keywords and vectors fused, the default) or `"vector"`.
@@ -200,6 +200,8 @@ class PatternStore(BaseStore):
         elif db.capabilities()["sqlite_vec"] is not None:
             # Items written by an indexed store keep vectors: delete them with the items.
             self._has_vectors = vector.get_index_config(db) is not None
+        if ttl and ttl.get("sweep_interval_minutes"):
+            self.start_ttl_sweeper()
 
     def _configure_index(self, index: IndexConfig) -> None:
         if "dims" not in index or "embed" not in index:
