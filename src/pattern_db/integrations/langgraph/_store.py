@@ -511,7 +511,9 @@ class PatternStore(BaseStore):
             ]
             if len(ranked) >= want or len(found) < n or n >= vector.MAX_K:
                 return ranked
-            n = min(n * 4, vector.MAX_K)
+            # Ask for as many more as the share of candidates that matched suggests.
+            grow = want * len(found) * 3 // (2 * len(ranked)) if ranked else 8 * n
+            n = min(max(grow, 2 * n), vector.MAX_K)
 
     def _list_namespaces(
         self, ex: Executor, op: ListNamespacesOp, at: datetime
