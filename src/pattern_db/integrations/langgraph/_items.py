@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import msgspec
-from langgraph.store.base import Item, PutOp, SearchItem, get_text_at_path, tokenize_path
+from langgraph.store.base import (
+    Item,
+    MatchCondition,
+    PutOp,
+    SearchItem,
+    get_text_at_path,
+    tokenize_path,
+)
 
 from pattern_db.models.memory import ArchivalEntry
 from pattern_db.timeutil import format_ts, parse_ts
@@ -22,6 +29,8 @@ __all__ = [
     "entry_id",
     "expiry",
     "index_texts",
+    "literal_head",
+    "namespace_matches",
     "row_item",
     "tokenize_fields",
 ]
@@ -109,3 +118,22 @@ class Stored(NamedTuple):
     item: Item
     ttl: float | None
     expires_at: str | None
+
+
+def literal_head(path: Sequence[str]) -> Iterator[str]:
+    """Yield the labels of a namespace pattern before its first "*"."""
+    for label in path:
+        if label == "*":
+            return
+        yield label
+
+
+def namespace_matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
+    """Return whether a namespace matches a prefix or suffix condition ("*" matches any label)."""
+    path = tuple(condition.path)
+    if len(namespace) < len(path):
+        return False
+    part = namespace[: len(path)] if condition.match_type == "prefix" else namespace[-len(path) :]
+    if not path:
+        return True
+    return all(p == "*" or p == n for p, n in zip(path, part, strict=True))

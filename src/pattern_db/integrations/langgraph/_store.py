@@ -48,7 +48,6 @@ from langgraph.store.base import (
     InvalidNamespaceError,
     Item,
     ListNamespacesOp,
-    MatchCondition,
     Op,
     PutOp,
     Result,
@@ -72,6 +71,8 @@ from pattern_db.integrations.langgraph._items import (
     entry_id,
     expiry,
     index_texts,
+    literal_head,
+    namespace_matches,
     row_item,
     tokenize_fields,
 )
@@ -522,12 +523,12 @@ class PatternStore(BaseStore):
         literal: tuple[str, ...] = ()
         for c in conditions:
             if c.match_type == "prefix":
-                literal = tuple(_literal_head(c.path))
+                literal = tuple(literal_head(c.path))
                 break
         sql, params = _sql.list_namespaces_sql(self.agent_id, literal, now=self._now_filter(at))
         with ex.reader() as conn:
             found = {tuple(str(r[0]).split(".")) for r in conn.execute(sql, params)}
-        kept = [ns for ns in found if all(_matches(c, ns) for c in conditions)]
+        kept = [ns for ns in found if all(namespace_matches(c, ns) for c in conditions)]
         if op.max_depth is not None:
             kept = list({ns[: op.max_depth] for ns in kept})
         return sorted(kept)[op.offset : op.offset + op.limit]
@@ -598,21 +599,3 @@ def _split(vectors: Sequence[list[float]], owners: dict[int, int]) -> dict[int, 
         out[i] = [list(v) for v in vectors[start : start + owners[i]]]
         start += owners[i]
     return out
-
-
-def _literal_head(path: Sequence[str]) -> Iterator[str]:
-    for label in path:
-        if label == "*":
-            return
-        yield label
-
-
-def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
-    """Return whether a namespace matches a prefix or suffix condition ("*" matches any label)."""
-    path = tuple(condition.path)
-    if len(namespace) < len(path):
-        return False
-    part = namespace[: len(path)] if condition.match_type == "prefix" else namespace[-len(path) :]
-    if not path:
-        return True
-    return all(p == "*" or p == n for p, n in zip(path, part, strict=True))
