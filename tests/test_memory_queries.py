@@ -432,6 +432,19 @@ def test_upsert_archival_entry(db: ConstellationDb) -> None:
     assert q.get_archival_entry(db, "e1") == msgspec.structs.replace(changed, created_at=T0)
 
 
+def test_upsert_archival_entries_writes_all_or_nothing(db: ConstellationDb) -> None:
+    q.upsert_archival_entry(db, _entry("e1"))
+    changed = _entry("e1", 60, content="new")
+    q.upsert_archival_entries(db, [changed, _entry("e2", 30)])
+    assert q.get_archival_entry(db, "e1") == msgspec.structs.replace(changed, created_at=T0)
+    assert q.get_archival_entry(db, "e2") == _entry("e2", 30)
+    with pytest.raises(ConstraintViolation):
+        q.upsert_archival_entries(db, [_entry("e3"), _entry("e4", parent_entry_id="nope")])
+    assert q.get_archival_entry(db, "e3") is None
+    q.upsert_archival_entries(db, [])
+    assert q.count_archival_entries(db, "a1") == 2
+
+
 def test_archival_chunks_cascade_with_their_parent(db: ConstellationDb) -> None:
     q.create_archival_entry(db, _entry("parent"))
     for i in (2, 0, 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "list_archival_chunks",
     "list_archival_entries",
     "list_block_shared_agents",
+    "upsert_archival_entries",
     "upsert_archival_entry",
 ]
 
@@ -130,6 +132,18 @@ def upsert_archival_entry(db: Executor, entry: ArchivalEntry) -> None:
     """
     with db.writer() as conn, translate_errors("archival entry", entry.id, record=entry):
         conn.execute(_UPSERT_ENTRY, _ENTRY.encode(entry))
+
+
+def upsert_archival_entries(db: Executor, entries: Sequence[ArchivalEntry]) -> None:
+    """Upsert many entries in one statement batch (as `upsert_archival_entry` does one), atomically.
+
+    Raises:
+        ConstraintViolation: a `parent_entry_id` names no entry (nothing is written).
+    """
+    if not entries:
+        return
+    with db.writer() as conn, translate_errors("archival entry", entries[0].id):
+        conn.executemany(_UPSERT_ENTRY, [_ENTRY.encode(e) for e in entries])
 
 
 def delete_archival_entry(db: Executor, entry_id: str) -> bool:

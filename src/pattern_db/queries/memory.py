@@ -22,6 +22,7 @@ from pattern_db.queries._memory_archival import (
     list_archival_chunks,
     list_archival_entries,
     list_block_shared_agents,
+    upsert_archival_entries,
     upsert_archival_entry,
 )
 from pattern_db.queries._memory_blocks import (
@@ -119,6 +120,7 @@ __all__ = [
     "update_block_pinned",
     "update_block_preview",
     "update_block_type",
+    "upsert_archival_entries",
     "upsert_archival_entry",
     "upsert_block",
 ]
