@@ -14,7 +14,7 @@ from pattern_db.compression import DEFAULT_COMPRESSION_THRESHOLD, compress_snaps
 from pattern_db.connection import Executor
 from pattern_db.errors import NotFound, translate_errors
 from pattern_db.models.memory import MemoryBlock, MemoryBlockType, MemoryPermission
-from pattern_db.queries._memory_common import (
+from pattern_db.queries.memory._common import (
     BLOCK,
     BLOCK_ENTITY,
     SELECT_BLOCK,

@@ -23,7 +23,7 @@ from pattern_db.models.memory import (
     UpdateSource,
     UpdateStats,
 )
-from pattern_db.queries._memory_common import (
+from pattern_db.queries.memory._common import (
     BLOCK_ENTITY,
     CHECKPOINT,
     UPDATE,

@@ -16,7 +16,7 @@ from pattern_db.models.memory import (
     MemoryPermission,
     SharedBlockAttachment,
 )
-from pattern_db.queries._memory_common import BLOCK, decode_block
+from pattern_db.queries.memory._common import BLOCK, decode_block
 from pattern_db.timeutil import now_ts
 
 __all__ = [
