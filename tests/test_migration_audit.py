@@ -1,4 +1,4 @@
-"""queries.migration: import audit records and their MigrationLog JSON."""
+"""queries.import_audit (queries.migration): import audit records and their MigrationLog JSON."""
 
 from __future__ import annotations
 

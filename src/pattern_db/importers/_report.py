@@ -18,7 +18,7 @@ import msgspec
 from pattern_db.connection import ConstellationDb, Transaction
 from pattern_db.errors import DbError, ImportFailed
 from pattern_db.ids import new_id
-from pattern_db.models.migration import (
+from pattern_db.models.import_audit import (
     EntityImport,
     IssueSeverity,
     MigrationAudit,
@@ -26,7 +26,7 @@ from pattern_db.models.migration import (
     MigrationLog,
     MigrationStats,
 )
-from pattern_db.queries.migration import create_migration_audit
+from pattern_db.queries.import_audit import create_import_audit
 from pattern_db.timeutil import now
 
 __all__ = ["ExportReport", "ImportReport", "Progress", "Recorder", "run_import"]
@@ -219,7 +219,7 @@ def run_import(
                 issues=issues,
                 duration_ms=duration_ms,
             )
-            create_migration_audit(
+            create_import_audit(
                 tx,
                 MigrationAudit(
                     id=audit_id,

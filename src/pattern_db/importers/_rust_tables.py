@@ -24,6 +24,7 @@ from pattern_db.models.coordination import (
 )
 from pattern_db.models.event import Event, EventOccurrence
 from pattern_db.models.folder import FilePassage, Folder, FolderAttachment, FolderFile
+from pattern_db.models.import_audit import MigrationAudit
 from pattern_db.models.memory import (
     ArchivalEntry,
     MemoryBlock,
@@ -32,7 +33,6 @@ from pattern_db.models.memory import (
     SharedBlockAttachment,
 )
 from pattern_db.models.message import ArchiveSummary, Message, QueuedMessage
-from pattern_db.models.migration import MigrationAudit
 from pattern_db.models.source import AgentDataSource, DataSource
 from pattern_db.models.task import Task
 from pattern_db.queries import agent as q_agent
@@ -40,9 +40,9 @@ from pattern_db.queries import atproto_endpoints as q_atproto
 from pattern_db.queries import coordination as q_coord
 from pattern_db.queries import event as q_event
 from pattern_db.queries import folder as q_folder
+from pattern_db.queries import import_audit as q_migration
 from pattern_db.queries import memory as q_memory
 from pattern_db.queries import message as q_message
-from pattern_db.queries import migration as q_migration
 from pattern_db.queries import queue as q_queue
 from pattern_db.queries import source as q_source
 from pattern_db.queries import task as q_task

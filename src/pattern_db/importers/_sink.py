@@ -19,9 +19,9 @@ from pattern_db.ids import new_id
 from pattern_db.importers._report import Recorder
 from pattern_db.importers._values import unique_name
 from pattern_db.models.agent import Agent, AgentGroup, GroupMember
+from pattern_db.models.import_audit import IssueSeverity
 from pattern_db.models.memory import ArchivalEntry, MemoryBlock, MemoryPermission
 from pattern_db.models.message import ArchiveSummary, Message
-from pattern_db.models.migration import IssueSeverity
 from pattern_db.queries import agent as q_agent
 from pattern_db.queries import memory as q_memory
 from pattern_db.queries import message as q_message

@@ -54,9 +54,9 @@ from pattern_db.models.agent import (
     RegularRole,
     SupervisorRole,
 )
+from pattern_db.models.import_audit import IssueSeverity
 from pattern_db.models.memory import ArchivalEntry, MemoryBlock, MemoryPermission
 from pattern_db.models.message import BatchType, Message, MessageRole
-from pattern_db.models.migration import IssueSeverity
 
 __all__ = ["MAX_AF_BYTES", "import_letta"]
 

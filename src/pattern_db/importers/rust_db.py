@@ -35,9 +35,9 @@ from pattern_db.errors import DbError, ImportFailed, InvalidData
 from pattern_db.importers._report import ImportReport, Progress, Recorder, run_import
 from pattern_db.importers._rust_tables import SKIPPED_PREFIXES, SKIPPED_TABLES, TABLES, TableSpec
 from pattern_db.importers._values import position_text, timestamp
+from pattern_db.models.import_audit import IssueSeverity
 from pattern_db.models.memory import MemoryBlock, MemoryPermission
 from pattern_db.models.message import Message
-from pattern_db.models.migration import IssueSeverity
 from pattern_db.queries import memory as q_memory
 from pattern_db.queries import message as q_message
 

@@ -30,12 +30,15 @@ from pattern_db.models.coordination import (
 from pattern_db.timeutil import now_ts
 
 __all__ = [
+    "assign_coordination_task",
     "assign_task",
     "create_activity_event",
     "create_constellation_summary",
+    "create_coordination_task",
     "create_handoff",
     "create_notable_event",
     "create_task",
+    "delete_coordination_task",
     "delete_state",
     "delete_task",
     "get_activity_event",
@@ -43,6 +46,9 @@ __all__ = [
     "get_agent_summary",
     "get_all_agent_summaries",
     "get_constellation_summary",
+    "get_coordination_task",
+    "get_coordination_tasks_by_status",
+    "get_coordination_tasks_for_agent",
     "get_handoff",
     "get_latest_constellation_summary",
     "get_notable_event",
@@ -58,6 +64,7 @@ __all__ = [
     "list_constellation_summaries",
     "mark_handoff_read",
     "set_state",
+    "update_coordination_task_status",
     "update_task_status",
     "upsert_agent_summary",
 ]
@@ -292,7 +299,7 @@ def get_notable_events(db: Executor, limit: int) -> list[NotableEvent]:
 # -- coordination tasks ------------------------------------------------------------------------
 
 
-def create_task(db: Executor, task: CoordinationTask) -> None:
+def create_coordination_task(db: Executor, task: CoordinationTask) -> None:
     """Insert a coordination task.
 
     Raises:
@@ -303,14 +310,16 @@ def create_task(db: Executor, task: CoordinationTask) -> None:
         conn.execute(_INSERT_TASK, _TASK.encode(task))
 
 
-def get_task(db: Executor, task_id: str) -> CoordinationTask | None:
+def get_coordination_task(db: Executor, task_id: str) -> CoordinationTask | None:
     """Return the coordination task with this id, or None."""
     with db.reader() as conn:
         row = conn.execute(f"{_SELECT_TASK} WHERE id = ?", (task_id,)).fetchone()
     return None if row is None else _TASK.decode(row)
 
 
-def get_tasks_by_status(db: Executor, status: TaskStatus | str) -> list[CoordinationTask]:
+def get_coordination_tasks_by_status(
+    db: Executor, status: TaskStatus | str
+) -> list[CoordinationTask]:
     """Return the tasks with this status, most urgent first, then oldest first.
 
     Orders by priority rank (urgent > high > medium > low); the reference sorted the strings,
@@ -322,14 +331,14 @@ def get_tasks_by_status(db: Executor, status: TaskStatus | str) -> list[Coordina
         return _TASK.decode_all(rows.fetchall())
 
 
-def get_tasks_for_agent(db: Executor, agent_id: str) -> list[CoordinationTask]:
+def get_coordination_tasks_for_agent(db: Executor, agent_id: str) -> list[CoordinationTask]:
     """Return the tasks assigned to an agent, most urgent first, then oldest first (by rank)."""
     with db.reader() as conn:
         rows = conn.execute(f"{_SELECT_TASK} WHERE assigned_to = ? {_TASK_ORDER}", (agent_id,))
         return _TASK.decode_all(rows.fetchall())
 
 
-def update_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> None:
+def update_coordination_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> None:
     """Set a task's status; updated_at becomes now (canonical text, not `datetime('now')`).
 
     Raises:
@@ -343,7 +352,7 @@ def update_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> 
             raise NotFound("coordination task", task_id)
 
 
-def assign_task(db: Executor, task_id: str, agent_id: str | None) -> None:
+def assign_coordination_task(db: Executor, task_id: str, agent_id: str | None) -> None:
     """Assign a task to an agent (None unassigns it); updated_at becomes now.
 
     Raises:
@@ -356,7 +365,7 @@ def assign_task(db: Executor, task_id: str, agent_id: str | None) -> None:
             raise NotFound("coordination task", task_id)
 
 
-def delete_task(db: Executor, task_id: str) -> bool:
+def delete_coordination_task(db: Executor, task_id: str) -> bool:
     """Delete a coordination task; return whether it existed."""
     with db.writer() as conn:
         conn.execute("DELETE FROM coordination_tasks WHERE id = ?", (task_id,))
@@ -430,3 +439,14 @@ def delete_state(db: Executor, key: str) -> bool:
     with db.writer() as conn:
         conn.execute("DELETE FROM coordination_state WHERE key = ?", (key,))
         return conn.changes() > 0
+
+
+# The Rust crate's names for the coordination-task functions (`queries.task` holds the person's
+# own tasks, `create_user_task` and so on).
+create_task = create_coordination_task
+get_task = get_coordination_task
+get_tasks_by_status = get_coordination_tasks_by_status
+get_tasks_for_agent = get_coordination_tasks_for_agent
+update_task_status = update_coordination_task_status
+assign_task = assign_coordination_task
+delete_task = delete_coordination_task

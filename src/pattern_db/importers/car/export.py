@@ -22,6 +22,7 @@ from pattern_db.importers.car import v3_schema as s
 from pattern_db.importers.car.reader import cid_text
 from pattern_db.importers.car.writer import RUST_BLOCK_LIMIT, CarWriter, encode
 from pattern_db.models.agent import Agent, AgentGroup, GroupMember
+from pattern_db.models.import_audit import IssueSeverity, MigrationIssue
 from pattern_db.models.memory import (
     CONSTELLATION_OWNER,
     ArchivalEntry,
@@ -29,7 +30,6 @@ from pattern_db.models.memory import (
     SharedBlockAttachment,
 )
 from pattern_db.models.message import ArchiveSummary, Message
-from pattern_db.models.migration import IssueSeverity, MigrationIssue
 from pattern_db.queries import agent as q_agent
 from pattern_db.queries import memory as q_memory
 from pattern_db.queries import message as q_message

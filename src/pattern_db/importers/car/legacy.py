@@ -27,9 +27,9 @@ from pattern_db.models.agent import (
     SpecialistRole,
     SupervisorRole,
 )
+from pattern_db.models.import_audit import IssueSeverity
 from pattern_db.models.memory import ArchivalEntry, MemoryBlock, MemoryBlockType, MemoryPermission
 from pattern_db.models.message import BatchType, MessageRole
-from pattern_db.models.migration import IssueSeverity
 from pattern_db.timeutil import now
 
 __all__ = ["import_legacy"]

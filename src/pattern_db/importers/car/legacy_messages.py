@@ -16,8 +16,8 @@ from pattern_db.ids import position_from_parts
 from pattern_db.importers._values import json_safe, position_text, timestamp
 from pattern_db.importers.car import legacy_schema as s
 from pattern_db.importers.car._common import Context
+from pattern_db.models.import_audit import IssueSeverity
 from pattern_db.models.message import ArchiveSummary, BatchType, Message, MessageRole
-from pattern_db.models.migration import IssueSeverity
 from pattern_db.timeutil import now
 
 __all__ = ["import_messages", "import_summaries"]

@@ -23,9 +23,9 @@ from pattern_db.models.agent import (
     GroupMemberRole,
     PatternType,
 )
+from pattern_db.models.import_audit import IssueSeverity
 from pattern_db.models.memory import ArchivalEntry, MemoryBlock, MemoryBlockType, MemoryPermission
 from pattern_db.models.message import ArchiveSummary, BatchType, Message, MessageRole
-from pattern_db.models.migration import IssueSeverity
 
 __all__ = ["import_v3"]
 
