@@ -24,7 +24,7 @@ import threading
 
 import apsw
 
-__all__ = ["ENTRY_POINT", "load_into", "localize_symbols", "private_library"]
+__all__ = ["ENTRY_POINT", "load_into", "localize_symbols", "private_library", "wheel_library"]
 
 ENTRY_POINT = "sqlite3_vec_init"
 
@@ -45,14 +45,28 @@ _fallback_reason: dict[str, str] = {}
 _memfds: dict[str, tuple[int, int, int]] = {}
 
 
-def load_into(conn: apsw.Connection, library: str) -> None:
+def wheel_library() -> str:
+    """Return the path of the sqlite-vec library in the installed wheel.
+
+    Raises:
+        ImportError: the sqlite-vec wheel is not installed.
+    """
+    import sqlite_vec
+
+    return str(sqlite_vec.loadable_path())
+
+
+def load_into(conn: apsw.Connection, library: str | None = None) -> None:
     """Load sqlite-vec into an apsw connection from pattern-db's private copy of `library`.
 
-    `library` is the wheel's path as `sqlite_vec.loadable_path()` gives it (suffix optional).
+    `library` is the wheel's path as `sqlite_vec.loadable_path()` gives it (suffix optional),
+    the installed wheel's by default.
 
     Raises:
         apsw.ExtensionLoadingError: the library does not load (missing or broken wheel).
+        ImportError: no library was given and the sqlite-vec wheel is not installed.
     """
+    library = wheel_library() if library is None else library
     path = _path_to_load(library)
     conn.enable_load_extension(True)
     try:

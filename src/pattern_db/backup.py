@@ -17,17 +17,12 @@ import apsw
 
 from pattern_db.errors import CorruptDatabase, DbError, InvalidData, translate
 from pattern_db.files import prepare_destination, remove_with_sidecars, require_file
+from pattern_db.maintenance import integrity_check
 
 if TYPE_CHECKING:
     from pattern_db.connection import ConstellationDb
 
-__all__ = ["integrity_check", "online_backup", "restore_backup"]
-
-
-def integrity_check(conn: apsw.Connection) -> list[str]:
-    """Return SQLite's integrity_check messages (empty when the file is sound)."""
-    rows = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
-    return [] if rows == ["ok"] else rows
+__all__ = ["online_backup", "restore_backup"]
 
 
 def _temp_beside(dest: Path) -> Path:
@@ -84,7 +79,7 @@ def online_backup(db: ConstellationDb, dest: Path, *, overwrite: bool = False) -
         raise InvalidData("backup destination is the database itself; choose another path")
 
     def copy(temp: Path) -> None:
-        with db._snapshot_source() as source:
+        with db.snapshot() as source:
             _copy_into(source, temp)
 
     return _write_verified(dest, overwrite=overwrite, copy=copy)

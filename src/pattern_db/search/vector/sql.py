@@ -84,19 +84,6 @@ _OWNERS = {
 _ID_COLUMN = {ContentType.FILE_PASSAGE: "p.id"}
 _SHARED_BLOCKS = "SELECT block_id FROM shared_block_agents WHERE agent_id = ? ORDER BY block_id"
 _ATTACHED_FOLDERS = "SELECT folder_id FROM folder_attachments WHERE agent_id = ? ORDER BY folder_id"
-# Vectors whose content row is gone (only writes around pattern-db, or older files, leave them).
-_ORPHAN = """NOT CASE e.content_type
-    WHEN 'message' THEN EXISTS (SELECT 1 FROM messages AS m WHERE m.id = e.content_id)
-    WHEN 'memory_block' THEN EXISTS (SELECT 1 FROM memory_blocks AS b WHERE b.id = e.content_id)
-    WHEN 'archival_entry'
-        THEN EXISTS (SELECT 1 FROM archival_entries AS a WHERE a.id = e.content_id)
-    ELSE EXISTS (SELECT 1 FROM file_passages AS p WHERE p.id = e.content_id)
-END"""
-ORPHANS = f"""
-SELECT e.content_type, count(*) FROM embeddings AS e WHERE {_ORPHAN}
-GROUP BY e.content_type ORDER BY e.content_type
-"""
-DELETE_ORPHANS = f"DELETE FROM embeddings AS e WHERE {_ORPHAN}"
 _DISTANCE = {"cosine": "vec_distance_cosine", "l2": "vec_distance_l2", "l1": "vec_distance_l1"}
 
 
