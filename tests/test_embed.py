@@ -136,6 +136,20 @@ def test_index_pending_embeds_every_content_type(filled: ConstellationDb) -> Non
     }
 
 
+def test_vectors_carry_their_owner_for_agent_scoped_search(filled: ConstellationDb) -> None:
+    model = HashEmbedder()
+    index_pending(filled, model)
+    query = model.embed(["cat mat dogs tea treaty pip"])[0]
+    assert {r.content_id for r in vector.knn_search(filled, query, 10, agent_id="a1")} == {
+        "m1",
+        "m2",
+        "b1",
+        "ar1",
+    }
+    assert [r.content_id for r in vector.knn_search(filled, query, 10, agent_id="a2")] == []
+    assert "p1" in {r.content_id for r in vector.knn_search(filled, query, 10)}
+
+
 def test_rerun_embeds_nothing_and_edits_are_stale(filled: ConstellationDb) -> None:
     model = HashEmbedder()
     index_pending(filled, model)

@@ -15,6 +15,8 @@ Design note.
   transaction per batch deletes their old vectors and inserts the new ones; an interrupted run
   keeps every finished batch and a rerun does only what is left. Vectors of rows that no longer
   exist, or whose text became empty, are deleted.
+* **Owner.** Each vector is stored with its item's agent (none for file passages), so
+  agent-scoped searches find it in that agent's partition of the index.
 * **Models.** The index records its model. Another model is refused until the caller asks for a
   re-embed (`reembed=True`), which drops every vector and embeds everything again.
 """
@@ -62,18 +64,24 @@ _ALL_TEXT: dict[ContentType, str] = {
     ContentType.ARCHIVAL_ENTRY: "SELECT id, content FROM archival_entries ORDER BY rowid",
     ContentType.FILE_PASSAGE: "SELECT id, content FROM file_passages ORDER BY rowid",
 }
+# Text and owner of chosen items. The owner goes with each vector because sqlite-vec keeps one
+# 1.5 MB chunk per partition value and treats every NULL as a new partition, and because
+# agent-scoped searches look in the agent's partition; file passages belong to no agent.
 _SOME_TEXT: dict[ContentType, str] = {
     ContentType.MESSAGE: (
-        "SELECT id, content_preview FROM messages WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content_preview, agent_id FROM messages "
+        "WHERE id IN (SELECT value FROM json_each(?))"
     ),
     ContentType.MEMORY_BLOCK: (
-        "SELECT id, content_preview FROM memory_blocks WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content_preview, agent_id FROM memory_blocks "
+        "WHERE id IN (SELECT value FROM json_each(?))"
     ),
     ContentType.ARCHIVAL_ENTRY: (
-        "SELECT id, content FROM archival_entries WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content, agent_id FROM archival_entries "
+        "WHERE id IN (SELECT value FROM json_each(?))"
     ),
     ContentType.FILE_PASSAGE: (
-        "SELECT id, content FROM file_passages WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content, NULL FROM file_passages WHERE id IN (SELECT value FROM json_each(?))"
     ),
 }
 
@@ -188,6 +196,8 @@ class _Plan(msgspec.Struct):
     current: int
     empty: int
     delete: list[str]
+    # Pending items that have (stale) vectors to replace.
+    replace: set[str] = msgspec.field(default_factory=set)
 
 
 def _scan(db: Executor, content_type: ContentType, embedder: Embedder, stale_all: bool) -> _Plan:
@@ -206,10 +216,13 @@ def _scan(db: Executor, content_type: ContentType, embedder: Embedder, stale_all
                 continue
             digest = prefix.copy()
             digest.update(text.encode())
-            if stored.get(content_id) == digest.hexdigest():
+            if content_id not in stored:
+                plan.pending.append(content_id)
+            elif stored[content_id] == digest.hexdigest():
                 plan.current += 1
             else:
                 plan.pending.append(content_id)
+                plan.replace.add(content_id)
     plan.delete.extend(content_id for content_id in stored if content_id not in seen)
     return plan
 
@@ -319,10 +332,9 @@ def index_pending(
                 for content_id in plan.delete:
                     vector.delete_embeddings(db, content_type, content_id)
             report.removed = len(plan.delete)
-        had_vectors = set(vector.content_hashes(db, content_type)) if plan.pending else set()
         for start in range(0, len(plan.pending), batch_size):
             ids = plan.pending[start : start + batch_size]
-            _embed_batch(db, embedder, content_type, ids, had_vectors, report)
+            _embed_batch(db, embedder, content_type, ids, plan.replace, report)
             done += len(ids)
             if progress is not None:
                 progress(done, total)
@@ -354,14 +366,15 @@ def _embed_batch(
     prefix = _hasher(embedder)
     with db.reader() as conn:
         rows: list[Any] = conn.execute(_SOME_TEXT[content_type], (json_text(list(ids)),)).fetchall()
-    texts: dict[str, str | None] = dict(rows)
+    texts: dict[str, tuple[str | None, str | None]] = {r[0]: (r[1], r[2]) for r in rows}
     item_ids: list[str] = []
+    owners: list[str | None] = []
     chunk_ids: list[str] = []
     chunk_indexes: list[int | None] = []
     hashes: list[str | None] = []
     pieces: list[str] = []
     for content_id in ids:
-        text = texts.get(content_id)
+        text, owner = texts.get(content_id, (None, None))
         if not text or not text.strip():
             # Deleted or emptied since the scan: the next run removes any old vectors.
             continue
@@ -375,6 +388,7 @@ def _embed_batch(
         item_ids.append(content_id)
         for index, piece in enumerate(chunks):
             chunk_ids.append(content_id)
+            owners.append(owner)
             chunk_indexes.append(index)
             hashes.append(item_hash)
             pieces.append(piece)
@@ -398,7 +412,7 @@ def _embed_batch(
             matrix,
             chunk_indexes=chunk_indexes,
             content_hashes=hashes,
-            agent_ids=None,
+            agent_ids=owners,
         )
     report.embedded += len(item_ids)
     report.chunks += len(pieces)

@@ -108,6 +108,7 @@ class LocalEmbedder:
         threads: onnxruntime intra-op threads (default 2, at most the CPU count).
         max_batch_tokens: bound on batch size x padded length per model run (memory).
         max_batch: bound on texts per model run.
+        cpu_arena: use onnxruntime's CPU memory arena (faster; keeps its largest allocation).
 
     Raises:
         InvalidData: a bound or the thread count is below 1.
@@ -120,6 +121,7 @@ class LocalEmbedder:
         threads: int = DEFAULT_THREADS,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         max_batch: int = DEFAULT_MAX_BATCH,
+        cpu_arena: bool = True,
     ) -> None:
         for name, value in (
             ("threads", threads),
@@ -134,6 +136,7 @@ class LocalEmbedder:
         self._threads = min(threads, os.cpu_count() or 1)
         self._max_batch_tokens = max_batch_tokens
         self._max_batch = max_batch
+        self._cpu_arena = bool(cpu_arena)
         self._lock = threading.Lock()
         self._session: Any = None
         self._encoder: Any = None
@@ -209,6 +212,7 @@ class LocalEmbedder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = self._cpu_arena
         try:
             return ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
