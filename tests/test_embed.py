@@ -274,4 +274,6 @@ def test_bad_embedders_and_arguments_are_invalid_data(filled: ConstellationDb) -
         index_pending(filled, HashEmbedder(), batch_size=0)
     with pytest.raises(InvalidData, match="content type"):
         index_pending(filled, HashEmbedder(), content_types=["tweets"])
+    with pytest.raises(InvalidData, match="reembed"):
+        index_pending(filled, HashEmbedder(), reembed=True, content_types=["message"])
     assert stored(filled, ContentType.MESSAGE) == {}

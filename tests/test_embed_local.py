@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import subprocess
@@ -12,7 +13,13 @@ import numpy as np
 import pytest
 
 from pattern_db import ConstellationDb, ExtensionError, InvalidData, vector
-from pattern_db.embed import HashEmbedder, LocalEmbedder, index_pending, pending_counts
+from pattern_db.embed import (
+    HashEmbedder,
+    LocalEmbedder,
+    content_hash,
+    index_pending,
+    pending_counts,
+)
 from pattern_db.embed.local import CHUNK_TOKENS, MODEL_ID, bundled_model_path
 from pattern_db.models import ArchivalEntry
 from pattern_db.search import ContentFilter, SearchMode, search
@@ -81,6 +88,8 @@ def test_bad_model_files_and_arguments(tmp_path: Path) -> None:
     fake.write_bytes(b"not a model")
     with pytest.raises(InvalidData, match="sha256"):
         LocalEmbedder(model_path=fake).embed(["x"])
+    with pytest.raises(InvalidData, match="sha256"):
+        LocalEmbedder(model_path=fake).load()
     with pytest.raises(InvalidData, match="cannot read"):
         LocalEmbedder(model_path=tmp_path / "missing.onnx").embed(["x"])
     with pytest.raises(InvalidData, match="threads"):
@@ -168,3 +177,12 @@ def test_index_console_script(demo_path: Path) -> None:
     assert json.loads(done.stdout)["embedded"] == 5
     with ConstellationDb.open(demo_path) as db:
         assert vector.get_embedding_stats(db).total_embeddings == 5
+
+
+def test_pending_counts_with_the_local_model_needs_no_model_run(db: ConstellationDb) -> None:
+    agents(db, "a1")
+    insert(db, ArchivalEntry(id="e1", agent_id="a1", content="hello"))
+    counts = pending_counts(db, LocalEmbedder(model_path="/nonexistent/model.onnx"))
+    assert (counts.pending, counts.model, counts.index_model) == (1, MODEL_ID, None)
+    expected = hashlib.sha256(b"all-MiniLM-L6-v2-onnx-int8\ntokens:254/32;max256\nhello")
+    assert content_hash(LocalEmbedder(), "hello") == expected.hexdigest()

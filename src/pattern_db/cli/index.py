@@ -47,7 +47,8 @@ def index(
     """
     from pattern_db.embed import LocalEmbedder, index_pending
 
-    embedder = LocalEmbedder()
+    # Load first: a missing extra or a bad model file fails before the database is touched.
+    embedder = LocalEmbedder().load()
     with open_existing(path) as db:
         if as_json:
             report = index_pending(db, embedder, batch_size=batch_size, reembed=reembed)

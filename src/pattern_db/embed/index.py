@@ -305,17 +305,21 @@ def index_pending(
     Commits after each batch of `batch_size` items, so an interrupted run loses at most one
     batch and a rerun embeds only what is left. `progress(done, total)` is called with item
     counts before the first batch and after each one. `reembed=True` drops every vector first
-    (the one way to switch model). Example: `index_pending(db, LocalEmbedder()).embedded`.
+    (the one way to switch model) and embeds every content type. `content_types` limits the
+    run (default: all four). Example: `index_pending(db, LocalEmbedder()).embedded`.
 
     Raises:
         InvalidData: the index holds another model's vectors (pass reembed=True), a bad
-            batch_size or content type, or the embedder returned the wrong shape.
+            batch_size or content type, content_types with reembed, or the embedder returned
+            the wrong shape.
         ExtensionError: sqlite-vec is not loaded, or the embedder's model cannot run.
     """
     started = time.perf_counter()
     embedder = _check_embedder(embedder)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidData(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if reembed and content_types is not None:
+        raise InvalidData("reembed re-creates the whole index: leave content_types out")
     types = _types(content_types)
     _prepare_index(db, embedder, reembed)
     plans = {t: _scan(db, t, embedder, stale_all=False) for t in types}

@@ -178,6 +178,16 @@ class LocalEmbedder:
             self._encoder = encoder
         return self._encoder, self._splitter
 
+    def load(self) -> LocalEmbedder:
+        """Verify and load the model now (it otherwise loads on first use); return self.
+
+        Raises:
+            ExtensionError: the extra is not installed or the model file is missing or wrong.
+            InvalidData: a `model_path` that cannot be read or is not the expected file.
+        """
+        self._load()
+        return self
+
     def _load(self) -> tuple[Any, Any]:
         """Return (session, encoder), verifying and loading the model on first use."""
         with self._lock:
