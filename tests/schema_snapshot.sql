@@ -40,8 +40,14 @@ CREATE INDEX idx_checkpoints_block ON memory_block_checkpoints(block_id, up_to_s
 -- index idx_constellation_summaries_period
 CREATE INDEX idx_constellation_summaries_period ON constellation_summaries(period_end DESC);
 
--- index idx_embedding_rows_content
-CREATE INDEX idx_embedding_rows_content ON embedding_rows(content_type, content_id);
+-- index idx_embeddings_content
+CREATE INDEX idx_embeddings_content ON embeddings(content_type, content_id);
+
+-- index idx_embeddings_folder
+CREATE INDEX idx_embeddings_folder ON embeddings(folder_id, content_type) WHERE folder_id IS NOT NULL;
+
+-- index idx_embeddings_owner
+CREATE INDEX idx_embeddings_owner ON embeddings(agent_id, content_type);
 
 -- index idx_events_agent
 CREATE INDEX idx_events_agent ON events(agent_id);
@@ -300,14 +306,16 @@ CREATE TABLE embedding_meta (
     updated_at TEXT NOT NULL CHECK (updated_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z')
 ) STRICT;
 
--- table embedding_rows
-CREATE TABLE embedding_rows (
+-- table embeddings
+CREATE TABLE embeddings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     content_type TEXT NOT NULL CHECK (content_type IN ('message', 'memory_block', 'archival_entry', 'file_passage')),
     content_id TEXT NOT NULL,
     chunk_index INTEGER CHECK (chunk_index >= 0),
     content_hash TEXT,
-    agent_id TEXT
+    agent_id TEXT,
+    folder_id TEXT,
+    embedding BLOB NOT NULL CHECK (length(embedding) > 0)
 ) STRICT;
 
 -- table event_occurrences
@@ -618,6 +626,36 @@ CREATE TRIGGER archival_au AFTER UPDATE OF content, metadata ON archival_entries
     INSERT INTO archival_fts(rowid, content, metadata) VALUES (new.rowid, new.content, new.metadata);
 END;
 
+-- trigger archival_vectors_ad
+CREATE TRIGGER archival_vectors_ad AFTER DELETE ON archival_entries
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'archival_entry' AND content_id = old.id)
+BEGIN
+    DELETE FROM embeddings WHERE content_type = 'archival_entry' AND content_id = old.id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger archival_vectors_ai
+CREATE TRIGGER archival_vectors_ai AFTER INSERT ON archival_entries
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'archival_entry' AND content_id = new.id AND agent_id IS NOT new.agent_id)
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, new.agent_id, NULL, embedding FROM embeddings
+    WHERE content_type = 'archival_entry' AND content_id = new.id AND agent_id IS NOT new.agent_id ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'archival_entry' AND content_id = new.id AND agent_id IS NOT new.agent_id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger archival_vectors_au
+CREATE TRIGGER archival_vectors_au AFTER UPDATE OF agent_id ON archival_entries
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'archival_entry' AND content_id = new.id AND agent_id IS NOT new.agent_id)
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, new.agent_id, NULL, embedding FROM embeddings
+    WHERE content_type = 'archival_entry' AND content_id = new.id AND agent_id IS NOT new.agent_id ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'archival_entry' AND content_id = new.id AND agent_id IS NOT new.agent_id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
 -- trigger file_passages_ad
 CREATE TRIGGER file_passages_ad AFTER DELETE ON file_passages BEGIN
     INSERT INTO file_passages_fts(file_passages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
@@ -632,6 +670,57 @@ END;
 CREATE TRIGGER file_passages_au AFTER UPDATE OF content ON file_passages BEGIN
     INSERT INTO file_passages_fts(file_passages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
     INSERT INTO file_passages_fts(rowid, content) VALUES (new.rowid, new.content);
+END;
+
+-- trigger file_passages_vectors_ad
+CREATE TRIGGER file_passages_vectors_ad AFTER DELETE ON file_passages
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'file_passage' AND content_id = old.id)
+BEGIN
+    DELETE FROM embeddings WHERE content_type = 'file_passage' AND content_id = old.id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger file_passages_vectors_ai
+CREATE TRIGGER file_passages_vectors_ai AFTER INSERT ON file_passages
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'file_passage' AND content_id = new.id
+             AND (agent_id IS NOT NULL OR folder_id IS NOT (SELECT folder_id FROM folder_files WHERE id = new.file_id)))
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, NULL, (SELECT folder_id FROM folder_files WHERE id = new.file_id), embedding
+    FROM embeddings WHERE content_type = 'file_passage' AND content_id = new.id
+        AND (agent_id IS NOT NULL OR folder_id IS NOT (SELECT folder_id FROM folder_files WHERE id = new.file_id)) ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'file_passage' AND content_id = new.id
+        AND (agent_id IS NOT NULL OR folder_id IS NOT (SELECT folder_id FROM folder_files WHERE id = new.file_id));
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger file_passages_vectors_au
+CREATE TRIGGER file_passages_vectors_au AFTER UPDATE OF file_id ON file_passages
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'file_passage' AND content_id = new.id
+             AND (agent_id IS NOT NULL OR folder_id IS NOT (SELECT folder_id FROM folder_files WHERE id = new.file_id)))
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, NULL, (SELECT folder_id FROM folder_files WHERE id = new.file_id), embedding
+    FROM embeddings WHERE content_type = 'file_passage' AND content_id = new.id
+        AND (agent_id IS NOT NULL OR folder_id IS NOT (SELECT folder_id FROM folder_files WHERE id = new.file_id)) ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'file_passage' AND content_id = new.id
+        AND (agent_id IS NOT NULL OR folder_id IS NOT (SELECT folder_id FROM folder_files WHERE id = new.file_id));
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger folder_files_vectors_au
+CREATE TRIGGER folder_files_vectors_au AFTER UPDATE OF folder_id ON folder_files
+WHEN new.folder_id IS NOT old.folder_id AND EXISTS (
+    SELECT 1 FROM embeddings AS e JOIN file_passages AS p ON p.id = e.content_id
+    WHERE e.content_type = 'file_passage' AND p.file_id = new.id)
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT e.content_type, e.content_id, e.chunk_index, e.content_hash, NULL, new.folder_id, e.embedding
+    FROM embeddings AS e JOIN file_passages AS p ON p.id = e.content_id
+    WHERE e.content_type = 'file_passage' AND p.file_id = new.id AND e.folder_id IS NOT new.folder_id ORDER BY e.id;
+    DELETE FROM embeddings WHERE content_type = 'file_passage'
+        AND content_id IN (SELECT id FROM file_passages WHERE file_id = new.id) AND folder_id IS NOT new.folder_id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
 END;
 
 -- trigger memory_blocks_ad
@@ -650,6 +739,36 @@ CREATE TRIGGER memory_blocks_au AFTER UPDATE OF label, description, content_prev
     INSERT INTO memory_blocks_fts(rowid, label, description, content_preview) VALUES (new.rowid, new.label, new.description, new.content_preview);
 END;
 
+-- trigger memory_blocks_vectors_ad
+CREATE TRIGGER memory_blocks_vectors_ad AFTER DELETE ON memory_blocks
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'memory_block' AND content_id = old.id)
+BEGIN
+    DELETE FROM embeddings WHERE content_type = 'memory_block' AND content_id = old.id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger memory_blocks_vectors_ai
+CREATE TRIGGER memory_blocks_vectors_ai AFTER INSERT ON memory_blocks
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'memory_block' AND content_id = new.id AND agent_id IS NOT new.agent_id)
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, new.agent_id, NULL, embedding FROM embeddings
+    WHERE content_type = 'memory_block' AND content_id = new.id AND agent_id IS NOT new.agent_id ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'memory_block' AND content_id = new.id AND agent_id IS NOT new.agent_id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger memory_blocks_vectors_au
+CREATE TRIGGER memory_blocks_vectors_au AFTER UPDATE OF agent_id ON memory_blocks
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'memory_block' AND content_id = new.id AND agent_id IS NOT new.agent_id)
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, new.agent_id, NULL, embedding FROM embeddings
+    WHERE content_type = 'memory_block' AND content_id = new.id AND agent_id IS NOT new.agent_id ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'memory_block' AND content_id = new.id AND agent_id IS NOT new.agent_id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
 -- trigger messages_ad
 CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, content_preview) VALUES ('delete', old.rowid, old.content_preview);
@@ -664,5 +783,43 @@ END;
 CREATE TRIGGER messages_au AFTER UPDATE OF content_preview ON messages BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, content_preview) VALUES ('delete', old.rowid, old.content_preview);
     INSERT INTO messages_fts(rowid, content_preview) VALUES (new.rowid, new.content_preview);
+END;
+
+-- trigger messages_vectors_ad
+CREATE TRIGGER messages_vectors_ad AFTER DELETE ON messages
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'message' AND content_id = old.id)
+BEGIN
+    DELETE FROM embeddings WHERE content_type = 'message' AND content_id = old.id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger messages_vectors_ai
+CREATE TRIGGER messages_vectors_ai AFTER INSERT ON messages
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'message' AND content_id = new.id AND agent_id IS NOT new.agent_id)
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, new.agent_id, NULL, embedding FROM embeddings
+    WHERE content_type = 'message' AND content_id = new.id AND agent_id IS NOT new.agent_id ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'message' AND content_id = new.id AND agent_id IS NOT new.agent_id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger messages_vectors_au
+CREATE TRIGGER messages_vectors_au AFTER UPDATE OF agent_id ON messages
+WHEN EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'message' AND content_id = new.id AND agent_id IS NOT new.agent_id)
+BEGIN
+    INSERT INTO embeddings (content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding)
+    SELECT content_type, content_id, chunk_index, content_hash, new.agent_id, NULL, embedding FROM embeddings
+    WHERE content_type = 'message' AND content_id = new.id AND agent_id IS NOT new.agent_id ORDER BY id;
+    DELETE FROM embeddings WHERE content_type = 'message' AND content_id = new.id AND agent_id IS NOT new.agent_id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
+END;
+
+-- trigger messages_vectors_tombstone
+CREATE TRIGGER messages_vectors_tombstone AFTER UPDATE OF is_deleted ON messages
+WHEN new.is_deleted = 1 AND EXISTS (SELECT 1 FROM embeddings WHERE content_type = 'message' AND content_id = new.id)
+BEGIN
+    DELETE FROM embeddings WHERE content_type = 'message' AND content_id = new.id;
+    UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1;
 END;
 

@@ -345,3 +345,46 @@ def test_kill_9_mid_write_keeps_every_acknowledged_write(tmp_path: Path) -> None
             assert {f"k{i}" for i in range(acknowledged + 1)} <= ids
             with db.writer() as conn:
                 conn.execute("DELETE FROM agents")
+
+
+def test_a_long_query_is_interrupted_by_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = tmp_path / "child.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            from pattern_db import ConstellationDb
+            with ConstellationDb.open(sys.argv[1]) as db, db.reader() as conn:
+                print("started", flush=True)
+                try:
+                    conn.execute(
+                        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)"
+                        " SELECT count(*) FROM c"
+                    ).fetchall()
+                except KeyboardInterrupt:
+                    print("interrupted", flush=True)
+            """
+        )
+    )
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "c.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "started"
+    time.sleep(0.5)  # let the child enter the query: the signal must land inside it
+    child.send_signal(signal.SIGINT)
+    try:
+        out, err = child.communicate(timeout=60)  # the query alone would run for hours
+    finally:
+        child.kill()
+    assert out.strip() == "interrupted", err
+    assert child.returncode == 0

@@ -195,10 +195,11 @@ def test_blocks_inactive_hidden_shared_and_constellation_blocks_on_request(
 
     assert blocks() == {"own", "shared", "private", "team"}
     assert blocks(include_inactive=True) == {"own", "old", "shared", "private", "team"}
-    assert blocks(agent_id="a1") == {"own"}
-    assert blocks(agent_id="a1", include_shared=True) == {"own", "shared", "team"}
-    assert blocks(agent_id="a2", include_shared=True) == {"shared", "private", "team"}
-    all_a1 = {m.id for m in fts.search_all(db, "garden", "a1", 50, include_shared=True)}
+    # An agent's scope: its own blocks, those shared with it and the constellation's.
+    assert blocks(agent_id="a1") == {"own", "shared", "team"}
+    assert blocks(agent_id="a1", include_shared=False) == {"own"}
+    assert blocks(agent_id="a2") == {"shared", "private", "team"}
+    all_a1 = {m.id for m in fts.search_all(db, "garden", "a1", 50)}
     assert all_a1 == {"own", "shared", "team"}
 
 
@@ -211,15 +212,12 @@ def test_archival_agent_and_constellation_entries(db: ConstellationDb) -> None:
         ArchivalEntry(id="e4", agent_id="a1", content="receipts", metadata={"topic": "tax"}),
     )
     assert {m.id for m in fts.search_archival(db, "tax")} == {"e1", "e2", "e3", "e4"}
-    assert {m.id for m in fts.search_archival(db, "tax", "a1")} == {"e1", "e4"}
-    assert {m.id for m in fts.search_archival(db, "tax", "a1", include_shared=True)} == {
-        "e1",
-        "e3",
-        "e4",
-    }
+    own = fts.search_archival(db, "tax", "a1", include_shared=False)
+    assert {m.id for m in own} == {"e1", "e4"}
+    assert {m.id for m in fts.search_archival(db, "tax", "a1")} == {"e1", "e3", "e4"}
     # metadata is indexed with half the weight of content: the content hit ranks first
-    assert [m.id for m in fts.search_archival(db, "tax", "a1")] == ["e1", "e4"]
-    assert fts.search_archival(db, "tax", "a1")[1].content == "receipts"
+    assert [m.id for m in own] == ["e1", "e4"]
+    assert own[1].content == "receipts"
 
 
 def test_file_passages_by_folder_and_by_attached_agent(db: ConstellationDb) -> None:

@@ -614,3 +614,18 @@ def test_undo_redo_of_another_block_is_independent(db: ConstellationDb) -> None:
     assert q.count_undo_steps(db, "b2") == 1
     assert q.count_redo_steps(db, "b2") == 0
     assert q.reactivate_next_update(db, "b2") is None
+
+
+def test_a_checkpoint_older_than_the_latest_is_refused_not_hidden(db: ConstellationDb) -> None:
+    _block(db)
+    for _ in range(3):
+        q.store_update(db, "b1", b"d")
+    q.consolidate_checkpoint(db, "b1", b"consolidated", None, 3)
+    # up_to_seq defaults to 0: such a checkpoint would never be returned by a load.
+    with pytest.raises(InvalidData, match="would never be read"):
+        q.create_checkpoint(db, MemoryBlockCheckpoint(block_id="b1", snapshot=b"stale"))
+    assert [c.snapshot for c in q.list_checkpoints(db, "b1")] == [b"consolidated"]
+    q.create_checkpoint(db, MemoryBlockCheckpoint(block_id="b1", snapshot=b"new", up_to_seq=3))
+    checkpoint, updates = q.get_checkpoint_and_updates(db, "b1")
+    assert checkpoint is not None
+    assert (checkpoint.snapshot, updates) == (b"new", [])

@@ -24,7 +24,7 @@ EXPECTED_TABLES = {
     "data_sources", "agent_data_sources", "tasks", "events", "event_occurrences", "folders",
     "folder_files", "file_passages", "folder_attachments", "migration_audit",
     # later Rust migrations, our embedding provenance and migration record
-    "queued_messages", "agent_atproto_endpoints", "embedding_meta", "embedding_rows",
+    "queued_messages", "agent_atproto_endpoints", "embedding_meta", "embeddings",
     "pattern_db_migrations",
 }  # fmt: skip
 FTS_TABLES = {"messages_fts", "memory_blocks_fts", "archival_fts", "file_passages_fts"}
@@ -48,11 +48,18 @@ def test_tables_and_triggers(db: ConstellationDb) -> None:
     assert tables - fts_shadow - FTS_TABLES == EXPECTED_TABLES
     assert tables >= FTS_TABLES
     triggers = _names(db, "trigger")
-    assert triggers == {
+    fts_sync = {
         f"{prefix}_{op}"
         for prefix in ("messages", "memory_blocks", "archival", "file_passages")
         for op in ("ai", "ad", "au")
     }
+    # Vectors follow their content: removed with it, re-homed when it is stored or moved.
+    vector_sync = {
+        f"{prefix}_vectors_{op}"
+        for prefix in ("messages", "memory_blocks", "archival", "file_passages")
+        for op in ("ai", "ad", "au")
+    } | {"messages_vectors_tombstone", "folder_files_vectors_au"}
+    assert triggers == fts_sync | vector_sync
 
 
 @pytest.mark.parametrize("table", sorted(SAMPLES))

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pattern_db import InvalidData
-from pattern_db._fusion import Fused, Hit, fuse_linear, fuse_rrf
 from pattern_db.search import FusionMethod, vector_similarity
+from pattern_db.search.fusion import Fused, Hit, fuse_linear, fuse_rrf
 
 
 def m(id_: str) -> tuple[str, str]:
@@ -121,16 +121,17 @@ def test_fusion_method_validation() -> None:
     ("distance", "metric", "expected"),
     [
         (0.0, "cosine", 1.0),
-        (0.25, "cosine", 0.75),
-        (1.0, "cosine", 0.0),
-        (1.7, "cosine", 0.0),
+        (0.25, "cosine", 0.875),
+        (1.0, "cosine", 0.5),
+        (1.7, "cosine", 0.15),
+        (2.0, "cosine", 0.0),
         (0.0, "l2", 1.0),
         (1.0, "l2", 0.5),
         (3.0, "l1", 0.25),
     ],
 )
 def test_vector_similarity(distance: float, metric: str, expected: float) -> None:
-    assert vector_similarity(distance, metric) == expected
+    assert vector_similarity(distance, metric) == pytest.approx(expected, abs=1e-12)
 
 
 # -- properties ----------------------------------------------------------------------------------

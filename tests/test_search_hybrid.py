@@ -85,7 +85,7 @@ def test_rrf_hybrid_scores_by_hand(small: ConstellationDb) -> None:
         pytest.approx(0.4919354839),  # (1/62) / (2/61)
     ]
     assert [r.scores.fused_normalized for r in results] == [r.score for r in results]
-    # The breakdown: bm25 relative to the best hit, and cosine similarity 1 - d.
+    # The breakdown: bm25 relative to the best hit, and cosine similarity 1 - d / 2.
     assert m1.scores.fts_normalized == 1.0
     assert m2.scores.fts_normalized == pytest.approx(m2.scores.fts_rank / m1.scores.fts_rank)
     assert 0 < m2.scores.fts_normalized < 1
@@ -97,8 +97,8 @@ def test_rrf_hybrid_scores_by_hand(small: ConstellationDb) -> None:
     ]
     assert [r.scores.vector_normalized for r in results] == [
         pytest.approx(1.0, abs=1e-6),
-        pytest.approx(0.4, abs=1e-6),
-        pytest.approx(0.8, abs=1e-6),
+        pytest.approx(0.7, abs=1e-6),
+        pytest.approx(0.9, abs=1e-6),
     ]
     # Every result carries its content; vector-only hits too, keyword hits with a snippet.
     assert m3.content == "water the plants"
@@ -112,10 +112,10 @@ def test_linear_hybrid_scores_by_hand(small: ConstellationDb) -> None:
     by_id = {r.id: r for r in results}
     fts_m2 = by_id["m2"].scores.fts_normalized
     assert fts_m2 is not None
-    # m1: .5 * 1.0 + .5 * 0.4; m2: .5 * fts_m2 + .5 * 1.0; m3: .5 * 0.8
-    assert by_id["m1"].score == pytest.approx(0.7, abs=1e-6)
+    # m1: .5 * 1.0 + .5 * 0.7; m2: .5 * fts_m2 + .5 * 1.0; m3: .5 * 0.9
+    assert by_id["m1"].score == pytest.approx(0.85, abs=1e-6)
     assert by_id["m2"].score == pytest.approx(0.5 * fts_m2 + 0.5, abs=1e-6)
-    assert by_id["m3"].score == pytest.approx(0.4, abs=1e-6)
+    assert by_id["m3"].score == pytest.approx(0.45, abs=1e-6)
     weighted = (
         search(small)
         .text("garden")
@@ -124,10 +124,10 @@ def test_linear_hybrid_scores_by_hand(small: ConstellationDb) -> None:
         .execute()
     )
     by_id = {r.id: r for r in weighted}
-    # m1: (1.0 + 3 * 0.4) / 4 = 0.55; m3: 3 * 0.8 / 4 = 0.6
-    assert by_id["m1"].score == pytest.approx(0.55, abs=1e-6)
-    assert by_id["m3"].score == pytest.approx(0.6, abs=1e-6)
-    assert by_id["m3"].scores.fused_raw == pytest.approx(2.4, abs=1e-6)
+    # m1: (1.0 + 3 * 0.7) / 4 = 0.775; m3: 3 * 0.9 / 4 = 0.675
+    assert by_id["m1"].score == pytest.approx(0.775, abs=1e-6)
+    assert by_id["m3"].score == pytest.approx(0.675, abs=1e-6)
+    assert by_id["m3"].scores.fused_raw == pytest.approx(2.7, abs=1e-6)
 
 
 def test_modes(small: ConstellationDb) -> None:
@@ -140,7 +140,7 @@ def test_modes(small: ConstellationDb) -> None:
     vec_only = search(small).embedding(Q).execute()
     assert [r.id for r in vec_only] == ["m2", "m3", "m1"]
     assert [r.content for r in vec_only][1] == "water the plants"
-    assert vec_only[1].score == pytest.approx(0.8, abs=1e-6)
+    assert vec_only[1].score == pytest.approx(0.9, abs=1e-6)
     assert vec_only[0].scores.fts_rank is None
 
     # Explicit modes use only their retriever; blank text under AUTO means no keyword evidence.
@@ -313,10 +313,11 @@ def test_blocks_shared_constellation_and_inactive(db: ConstellationDb) -> None:
             s = s.text(text)
         return [r.id for r in s.execute()]
 
-    assert ids(ContentFilter.memory_blocks("a1")) == ["own"]
-    assert ids(ContentFilter.memory_blocks("a1", include_shared=True)) == ["shared", "team", "own"]
-    assert ids(ContentFilter.all("a1", include_shared=True)) == ["shared", "team", "own"]
-    assert ids(ContentFilter.memory_blocks("a1", include_inactive=True)) == ["old", "own"]
+    assert ids(ContentFilter.memory_blocks("a1", include_shared=False)) == ["own"]
+    assert ids(ContentFilter.memory_blocks("a1")) == ["shared", "team", "own"]
+    assert ids(ContentFilter.all("a1")) == ["shared", "team", "own"]
+    inactive = ContentFilter.memory_blocks("a1", include_inactive=True, include_shared=False)
+    assert ids(inactive) == ["old", "own"]
     assert set(ids(ContentFilter.memory_blocks("a1", include_shared=True), "travel")) == {
         "shared",
         "team",
@@ -454,3 +455,28 @@ def test_without_a_vector_index_hybrid_keeps_the_keyword_hits(db: ConstellationD
     results = search(db).text("garden").embedding(Q).execute()
     assert [(r.id, r.score, r.scores.vector_position) for r in results] == [("m1", 0.5, None)]
     assert search(db).embedding(Q).execute() == []
+
+
+@pytest.mark.parametrize("path", ["cache", "sqlite-vec"])
+def test_vector_only_ranks_by_distance_past_orthogonal(db: ConstellationDb, path: str) -> None:
+    from tests.vector_support import use_path
+
+    agents(db, "a1")
+    vector.ensure_embeddings_table(db, DIMS, model="test")
+    insert(db, *(msg(f"m{i}", "a1", f"note {i}") for i in range(3)))
+    # Every vector points away from Q: cosine distances 1.2, 1.5 and 1.9.
+    for i, d in enumerate((1.9, 1.2, 1.5)):
+        cos = 1 - d
+        embed(db, ContentType.MESSAGE, f"m{i}", unit(cos, math.sqrt(1 - cos * cos)), "a1")
+    use_path(db, path)
+    nearest = search(db).embedding(Q).limit(1).execute()
+    assert [r.id for r in nearest] == ["m1"]
+    ranked = search(db).embedding(Q).execute()
+    assert [r.id for r in ranked] == ["m1", "m2", "m0"]
+    scores = [r.score for r in ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert len(set(scores)) == 3
+    # Linear fusion keeps the vector signal of those hits (it was clipped to 0).
+    linear = search(db).text("note").embedding(Q).fusion(FusionMethod.linear()).limit(3).execute()
+    assert [r.id for r in linear] == ["m1", "m2", "m0"]
+    assert all(r.scores.vector_normalized for r in linear)

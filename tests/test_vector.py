@@ -85,15 +85,6 @@ def test_reset_drops_vectors_and_switches_model(db: ConstellationDb) -> None:
     assert vector.get_embedding_stats(db).dimensions == 5
 
 
-def test_foreign_embeddings_table_is_refused(db: ConstellationDb) -> None:
-    with db.writer() as conn:
-        conn.execute("CREATE VIRTUAL TABLE embeddings USING vec0(embedding float[3])")
-    with pytest.raises(InvalidData, match="reset=True"):
-        vector.ensure_embeddings_table(db, 3)
-    vector.ensure_embeddings_table(db, 3, reset=True)
-    vector.insert_embedding(db, "message", "m1", [1, 2, 3])
-
-
 # -- writes ------------------------------------------------------------------------------------
 
 
@@ -202,7 +193,13 @@ def test_bulk_insert(db: ConstellationDb) -> None:
         agent_ids=["a1", "a2", None],
     )
     assert rowids == [1, 2, 3]
-    assert [r.content_id for r in vector.knn_search(db, [1, 0.1], 3, agent_id="a2")] == ["m2"]
+    # m3 has no owner: constellation-wide, in every agent's scope; m1 is a1's alone.
+    assert [r.content_id for r in vector.knn_search(db, [1, 0.1], 3, agent_id="a2")] == [
+        "m3",
+        "m2",
+    ]
+    own = vector.knn_search(db, [1, 0.1], 3, agent_id="a2", include_shared=False)
+    assert [r.content_id for r in own] == ["m2"]
     assert vector.embedding_is_current(db, "message", "m3", "h3")
     assert vector.insert_embeddings(db, "message", [], []) == []
     with pytest.raises(DimensionMismatch):

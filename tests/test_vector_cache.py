@@ -6,15 +6,15 @@ import gc
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from pattern_db import ConstellationDb, _vector_cache, _vector_store, vector
+from pattern_db import ConstellationDb, vector
 from pattern_db.errors import InvalidData
+from pattern_db.search.vector import cache as _vector_cache
+from pattern_db.search.vector import store as _vector_store
 from pattern_db.vector import ContentType
 from tests.vector_support import Dataset, Row, as_tuples, brute_force, random_dataset, use_path
 
@@ -182,23 +182,6 @@ def test_a_vector_written_by_another_process_is_found(file_db: ConstellationDb) 
     assert (info.loaded, info.vectors, info.generation) == (True, 41, _generation(file_db))
     _child(file_db.path, "delete", "from-child")
     assert _ids(vector.knn_search(file_db, Q, 1, agent_id="a1")) == before
-
-
-def test_load_falls_back_to_select_when_vec0_layout_is_unknown(
-    db: ConstellationDb, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data = random_dataset(db, 80, 4)
-    vector.delete_embeddings(db, data.rows[5].content_type, data.rows[5].content_id)
-    del data.rows[5]
-    real = _vector_cache.vec0_chunks
-
-    def unknown_after_one_chunk(*args: Any) -> Iterator[Any]:
-        yield next(real(*args))
-        raise _vector_cache.UnknownLayout
-
-    monkeypatch.setattr(_vector_cache, "vec0_chunks", unknown_after_one_chunk)
-    assert vector.warm_vector_cache(db) == 79
-    _check(db, data)
 
 
 def test_reset_reloads_with_the_new_settings(db: ConstellationDb) -> None:

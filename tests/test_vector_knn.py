@@ -126,10 +126,17 @@ def test_agents_never_see_each_others_vectors(db: ConstellationDb, path: str) ->
     vector.insert_embedding(db, "message", "theirs", [1, 0, 0, 0], agent_id="them")
     vector.insert_embedding(db, "message", "nobodys", [1, 0.1, 0, 0])
     use_path(db, path)
-    assert [r.content_id for r in vector.knn_search(db, q, 10, agent_id="me")] == ["mine"]
-    assert [r.content_id for r in vector.knn_search(db, q, 10, agent_id="them")] == ["theirs"]
-    assert vector.knn_search(db, q, 10, agent_id="stranger") == []
-    assert [r.content_id for r in vector.knn_search(db, q, 10)] == ["theirs", "nobodys", "mine"]
+
+    def ids(agent: str | None, **kw: bool) -> list[str]:
+        return [r.content_id for r in vector.knn_search(db, q, 10, agent_id=agent, **kw)]
+
+    # A vector stored without an owner is constellation-wide: every agent's scope holds it.
+    assert ids("me") == ["nobodys", "mine"]
+    assert ids("them") == ["theirs", "nobodys"]
+    assert ids("stranger") == ["nobodys"]
+    assert ids("me", include_shared=False) == ["mine"]
+    assert ids("stranger", include_shared=False) == []
+    assert ids(None) == ["theirs", "nobodys", "mine"]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -249,17 +256,15 @@ def test_repeated_vectors_tie_deterministically(points, k, content_type, agent_i
             _assert_same(got, want)
 
 
-def test_sqlite_vec_own_knn_agrees(db: ConstellationDb) -> None:
-    # The raw vec0 query (what the fallback builds on) ranks the same rows first.
+def test_sqlite_vec_distance_ranking_agrees(db: ConstellationDb) -> None:
+    # sqlite-vec's own distance function over the table ranks the same rows first.
     random_dataset(db, 200, 8, seed=11)
     use_path(db, "cache")
     q = np.random.default_rng(12).standard_normal(8).astype(np.float32)
     ours = [r.content_id for r in vector.knn_search(db, q, 10)]
     with db.reader() as conn:
         raw = conn.execute(
-            "SELECT r.content_id FROM (SELECT rowid, distance FROM embeddings "
-            "WHERE embedding MATCH ? AND k = 10) knn JOIN embedding_rows r ON r.id = knn.rowid "
-            "ORDER BY knn.distance",
+            "SELECT content_id FROM embeddings ORDER BY vec_distance_cosine(embedding, ?) LIMIT 10",
             (q.tobytes(),),
         ).fetchall()
     assert ours == [r[0] for r in raw]
@@ -272,16 +277,11 @@ def test_unrankable_rows_written_by_other_software_are_skipped(
 ) -> None:
     data = random_dataset(db, 30, 4)
     with db.writer() as conn:  # as raw SQL would, bypassing the checks
-        for i, bad in enumerate([[0, 0, 0, 0], [float("nan"), 1, 1, 1]]):
+        for i, bad in enumerate([[0, 0, 0, 0], [float("nan"), 1, 1, 1], [1, 2, 3]]):
             conn.execute(
-                "INSERT INTO embedding_rows (id, content_type, content_id) "
-                "VALUES (?, 'message', ?)",
-                (1000 + i, f"bad{i}"),
-            )
-            conn.execute(
-                "INSERT INTO embeddings (rowid, embedding, agent_id, content_type) "
-                "VALUES (?, ?, 'a1', 'message')",
-                (1000 + i, np.array(bad, np.float32).tobytes()),
+                "INSERT INTO embeddings (id, content_type, content_id, agent_id, embedding) "
+                "VALUES (?, 'message', ?, 'a1', ?)",
+                (1000 + i, f"bad{i}", np.array(bad, np.float32).tobytes()),
             )
         conn.execute("UPDATE embedding_meta SET generation = generation + 1")
     use_path(db, path)

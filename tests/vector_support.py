@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from pattern_db import ConstellationDb, vector
+from pattern_db.models.memory import CONSTELLATION_OWNER
 from pattern_db.vector import ContentType
 
 TYPES = list(ContentType)
@@ -70,8 +71,15 @@ def brute_force(
     content_type: ContentType | None = None,
     agent_id: str | None = None,
     metric: str = "cosine",
+    *,
+    include_shared: bool = True,
 ) -> list[tuple[str, int | None, float]]:
-    """Return the k nearest (content_id, chunk_index, distance), ties by content id then chunk."""
+    """Return the k nearest (content_id, chunk_index, distance), ties by content id then chunk.
+
+    No content rows are stored in these tests, so an agent's scope is its own vectors plus, with
+    `include_shared`, the constellation-wide ones (no owner, or `_constellation_`).
+    """
+    visible = {agent_id, None, CONSTELLATION_OWNER} if include_shared else {agent_id}
     scored = [
         (
             distance(row.vector, q, metric),
@@ -81,7 +89,7 @@ def brute_force(
         )
         for rowid, row in data.rows.items()
         if (content_type is None or row.content_type == content_type)
-        and (agent_id is None or row.agent_id == agent_id)
+        and (agent_id is None or row.agent_id in visible)
     ]
     scored.sort()
     return [(cid, None if chunk < 0 else chunk, d) for d, cid, chunk, _ in scored[:k]]

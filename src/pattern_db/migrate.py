@@ -7,6 +7,10 @@ second re-reads the record table inside its own transaction and skips what is do
 named `pattern_db_migrations` so it never collides with a host application's Alembic or sqlx
 tables. Applied files are checked against the shipped ones on every open: an edited migration is
 refused rather than silently diverging. `PRAGMA user_version` mirrors the schema version for tools.
+
+A migration may need a step SQL cannot express (reading a table that only some files have); such
+steps are Python functions registered by version in `_PREPARE`, run in the same transaction just
+before the file's SQL, and part of the code rather than of the checksummed text.
 """
 
 from __future__ import annotations
@@ -200,6 +204,34 @@ def inspect_file(path: str | Path) -> list[tuple[Migration, AppliedMigration | N
     return [(m, applied.get(m.version)) for m in load_migrations()]
 
 
+_LEGACY_VEC0 = """
+SELECT 1 FROM sqlite_schema
+WHERE type = 'table' AND name = 'embeddings' AND sql LIKE 'CREATE VIRTUAL TABLE % USING vec0(%'
+"""
+
+
+def _copy_vec0_vectors(conn: apsw.Connection) -> None:
+    """Before 0003: copy the vectors of a sqlite-vec table into temp.legacy_vectors, drop it.
+
+    Raises:
+        MigrationError: the file has a vec0 table but sqlite-vec is not loaded to read it.
+    """
+    conn.execute("CREATE TEMP TABLE legacy_vectors (id INTEGER PRIMARY KEY, embedding BLOB)")
+    if conn.execute(_LEGACY_VEC0).fetchone() is None:
+        return
+    try:
+        conn.execute("INSERT INTO temp.legacy_vectors SELECT rowid, embedding FROM embeddings")
+        conn.execute("DROP TABLE embeddings")
+    except apsw.SQLError as exc:
+        raise MigrationError(
+            f"this file keeps its vectors in a sqlite-vec table that cannot be read here ({exc}); "
+            "install the sqlite-vec wheel for this platform and open it again to migrate them"
+        ) from exc
+
+
+_PREPARE = {3: _copy_vec0_vectors}
+
+
 def _apply_one(conn: apsw.Connection, migration: Migration) -> bool:
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
@@ -209,6 +241,9 @@ def _apply_one(conn: apsw.Connection, migration: Migration) -> bool:
         if any(row.version == migration.version for row in applied_migrations(conn)):
             conn.execute("ROLLBACK")
             return False
+        prepare = _PREPARE.get(migration.version)
+        if prepare is not None:
+            prepare(conn)
         conn.execute(migration.sql).fetchall()
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         conn.execute(

@@ -2,6 +2,7 @@
 
 from pattern_db.models import (
     agent,
+    content,
     coordination,
     event,
     folder,
@@ -14,6 +15,7 @@ from pattern_db.models import (
 )
 from pattern_db.models._base import RankedEnum, Record
 from pattern_db.models.agent import *  # noqa: F403
+from pattern_db.models.content import *  # noqa: F403
 from pattern_db.models.coordination import *  # noqa: F403
 from pattern_db.models.event import *  # noqa: F403
 from pattern_db.models.folder import *  # noqa: F403
@@ -28,6 +30,7 @@ __all__ = [
     "RankedEnum",
     "Record",
     *agent.__all__,
+    *content.__all__,
     *coordination.__all__,
     *event.__all__,
     *folder.__all__,

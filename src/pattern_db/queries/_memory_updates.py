@@ -262,14 +262,25 @@ def create_checkpoint(
     """Insert a checkpoint record (its id assigned unless given) and return its id.
 
     Only records the snapshot; deltas are deleted by `consolidate_checkpoint`. The snapshot is
-    stored zstd-compressed when over `compression_threshold` bytes.
+    stored zstd-compressed when over `compression_threshold` bytes. Loads use the checkpoint with
+    the highest `up_to_seq`, so one that covers less than the block's latest is refused (it could
+    never be read).
 
     Raises:
         ConstraintViolation: no block has this id.
         AlreadyExists: a checkpoint with this id exists.
+        InvalidData: `up_to_seq` is below the latest checkpoint's.
     """
     params = encode_checkpoint(checkpoint, compression_threshold)
     with db.writer() as conn, translate_errors("memory block checkpoint", checkpoint.id):
+        covered = scalar(conn, _MAX_CHECKPOINT_SEQ, (checkpoint.block_id,))
+        if covered is not None and checkpoint.up_to_seq < covered:
+            raise InvalidData(
+                f"a checkpoint of block {checkpoint.block_id} with up_to_seq "
+                f"{checkpoint.up_to_seq} would never be read: its latest checkpoint covers up to "
+                f"seq {covered}; give the seq the snapshot includes (>= {covered}), or store it "
+                "with consolidate_checkpoint"
+            )
         checkpoint_id = returning_int(conn, _INSERT_CHECKPOINT, params)
     assert checkpoint_id is not None
     return checkpoint_id

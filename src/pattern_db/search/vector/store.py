@@ -1,43 +1,42 @@
-"""The vector cache's storage and scan: one float32 matrix, and bulk reads of vec0's own tables.
+"""The vector cache's storage and scan: one float32 matrix with its rows grouped by owner.
 
-Layout. Rows [0, n_main) are sorted by (agent, content type, rowid), so every agent and every
-(agent, type) pair is one contiguous slice: an unscoped query is one BLAS matrix-vector product
-over the whole matrix, an agent-scoped or agent-and-type query one product over its slice (a
-tenth of the memory with ten agents). Rows added later go to a tail [n_main, n) in arrival order
-and are scanned with a mask; deleted rows are flagged dead and masked. When the tail or the dead
-rows pass an eighth of the matrix, it is rebuilt sorted (one pass over the floats). Many small
-products instead of one big one cost up to 60% more when other processes compete for the cores
-(measured), which is why this is not a matrix per agent.
-
-vec0 (sqlite-vec 0.1) keeps vectors in chunks: `embeddings_chunks` has each chunk's slot count, a
-validity bitmap and the slots' rowids (int64), and `embeddings_vector_chunks00` the slots'
-float32 vectors under the chunk's id. Reading those blobs is about 20 times faster than vec0's
-own `SELECT rowid, embedding` scan. Every chunk's shape is checked first; any surprise raises
-UnknownLayout and the caller reads through the plain SELECT instead.
+Layout. Rows [0, n_main) are sorted by (owner, content type, rowid), an owner being an agent, a
+folder (file passages) or nobody (constellation-wide), so every owner and every (owner, type)
+pair is one contiguous slice: an unscoped query is one BLAS matrix-vector product over the whole
+matrix, and an agent's scope is a few products over the slices of its owners (its own rows, the
+constellation's, its folders') plus a gather of the blocks shared with it. Rows added later go
+to a tail [n_main, n) in arrival order and are scanned with a mask; deleted rows are flagged
+dead and masked. When the tail or the dead rows pass an eighth of the matrix, it is rebuilt
+sorted (one pass over the floats). Many small products instead of one big one cost up to 60%
+more when other processes compete for the cores (measured), which is why this is not a matrix
+per owner.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import apsw
 import numpy as np
 import numpy.typing as npt
 
-from pattern_db._vector_core import (
+from pattern_db.models.content import ContentType
+from pattern_db.search.vector.core import (
     CONTENT_TYPES,
     F32,
     I64,
     Candidate,
     Metric,
+    Owner,
+    Scope,
     cache_margin,
     chunk_key,
     exact_distances,
 )
 
-__all__ = ["TYPE_CODES", "UnknownLayout", "VectorStore", "select_vectors", "vec0_chunks"]
+__all__ = ["ROW_OVERHEAD_BYTES", "TYPE_CODES", "VectorStore", "read_vectors"]
 
 TYPE_CODES = {t.value: code for code, t in enumerate(CONTENT_TYPES)}
 # Python-side cost of a row beyond its floats: content id, list slots, rowid map entry.
@@ -49,16 +48,12 @@ _REBUILD_MIN_ROWS = 1024
 _L1_BLOCK_ROWS = 4096
 _NEG_INF = np.float32(-np.inf)
 
-_ALL_VECTORS = "SELECT rowid, embedding FROM embeddings"
-_VEC0_INFO = "SELECT key, value FROM embeddings_info"
-_VEC0_CHUNKS = """
-SELECT c.size, c.validity, c.rowids, v.vectors
-FROM embeddings_chunks c JOIN embeddings_vector_chunks00 v ON v.rowid = c.chunk_id
-"""
+_BLOCK = TYPE_CODES[ContentType.MEMORY_BLOCK.value]
+_VECTORS_BY_ID = "SELECT embedding FROM embeddings ORDER BY id"
 
 
 class VectorStore:
-    """Cached rows: vectors, per-row score auxiliary, rowid, agent and type codes, liveness."""
+    """Cached rows: vectors, per-row score auxiliary, rowid, owner and type codes, liveness."""
 
     def __init__(self, dimensions: int, metric: Metric) -> None:
         self.dimensions = dimensions
@@ -75,22 +70,25 @@ class VectorStore:
         self.n_main = 0  # rows [0, n_main) are sorted
         self.live = 0
         self.max_norm = 0.0
-        self.agent_codes: dict[str | None, int] = {}
+        self.agent_codes: dict[Owner, int] = {}
         self.ranges: dict[tuple[int, int], tuple[int, int]] = {}
         self.agent_ranges: dict[int, tuple[int, int]] = {}
         self.dead: list[int] = []
         self._dead_sorted: I64 | None = None
         # rowid -> position, built on the first delete (loads are common, deletes rare).
         self._where: dict[int, int] | None = None
+        # memory block id -> positions, built on the first scope with shared blocks.
+        self._blocks: dict[str, list[int]] | None = None
         self._scores: F32 = np.zeros(0, np.float32)
 
     @property
     def nbytes(self) -> int:
+        """The memory the cached arrays and per-row lists take."""
         arrays = (self.mat, self.aux, self.rowids, self.agents, self.types, self.alive)
         return sum(a.nbytes for a in arrays) + self.n * ROW_OVERHEAD_BYTES
 
-    def _agent_code(self, agent_id: str | None) -> int:
-        return self.agent_codes.setdefault(agent_id, len(self.agent_codes))
+    def _agent_code(self, owner: Owner) -> int:
+        return self.agent_codes.setdefault(owner, len(self.agent_codes))
 
     def _reserve(self, size: int) -> None:
         capacity = len(self.rowids)
@@ -109,11 +107,11 @@ class VectorStore:
     def lay_out(self, rows: Sequence[Any]) -> I64:
         """Lay out rows sorted by agent, type and id (zero vectors); return each row's position.
 
-        `rows` are (id, content_type, content_id, chunk_index, agent_id); the positions are for
-        `fill`.
+        `rows` are (id, content_type, content_id, chunk_index, agent_id, folder_id); the positions
+        are for `fill`.
         """
         n = len(rows)
-        agents = np.fromiter((self._agent_code(r[4]) for r in rows), np.int32, n)
+        agents = np.fromiter((self._agent_code(Owner(r[4], r[5])) for r in rows), np.int32, n)
         types = np.fromiter((TYPE_CODES[r[1]] for r in rows), np.int8, n)
         ids = np.fromiter((r[0] for r in rows), np.int64, n)
         order = np.lexsort((ids, types, agents))
@@ -126,6 +124,7 @@ class VectorStore:
         self.content_ids = [rows[i][2] for i in picked]
         self.chunks = [chunk_key(rows[i][3]) for i in picked]
         self.n = self.n_main = self.live = n
+        self._blocks = None
         return places
 
     def fill(self, places: I64, vectors: F32) -> None:
@@ -146,7 +145,7 @@ class VectorStore:
         content_types: Sequence[str],
         content_ids: Sequence[str],
         chunks: Sequence[int | None],
-        agent_ids: Sequence[str | None],
+        owners: Sequence[Owner],
     ) -> None:
         """Add rows at the tail (scanned with a mask until the next rebuild)."""
         m = len(rowids)
@@ -157,13 +156,17 @@ class VectorStore:
         self.aux[start:end] = aux
         self.max_norm = max(self.max_norm, norm)
         self.rowids[start:end] = rowids
-        self.agents[start:end] = [self._agent_code(a) for a in agent_ids]
+        self.agents[start:end] = [self._agent_code(o) for o in owners]
         self.types[start:end] = [TYPE_CODES[t] for t in content_types]
         self.alive[start:end] = True
         self.content_ids.extend(content_ids)
         self.chunks.extend(chunk_key(c) for c in chunks)
         if self._where is not None:
             self._where.update(zip(rowids, range(start, end), strict=True))
+        if self._blocks is not None:
+            for pos, (ctype, cid) in enumerate(zip(content_types, content_ids, strict=True), start):
+                if ctype == ContentType.MEMORY_BLOCK:
+                    self._blocks.setdefault(cid, []).append(pos)
         self.n = end
         self.live += m
         for rowid in np.asarray(rowids)[bad].tolist():
@@ -210,7 +213,7 @@ class VectorStore:
         self.content_ids = [self.content_ids[i] for i in picked]
         self.chunks = [self.chunks[i] for i in picked]
         self.n = self.n_main = self.live = m
-        self.dead, self._dead_sorted, self._where = [], None, None
+        self.dead, self._dead_sorted, self._where, self._blocks = [], None, None, None
         self._index_slices()
 
     def _index_slices(self) -> None:
@@ -229,57 +232,78 @@ class VectorStore:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def _slices(self, ctype: int | None, agent: int | None) -> list[tuple[int, int, bool]]:
-        """Return (start, end, needs a mask) row ranges holding every row the filters allow."""
-        main: list[tuple[int, int, bool]]
-        if agent is not None:
-            found = (
-                self.agent_ranges.get(agent) if ctype is None else self.ranges.get((agent, ctype))
-            )
-            main = [] if found is None else [(*found, False)]
+    def _slices(self, ctype: int | None, codes: list[int] | None) -> list[tuple[int, int, bool]]:
+        """Return (start, end, needs a mask) row ranges holding every row the filters allow.
+
+        `codes` are the owner codes in scope (None: every owner).
+        """
+        main: list[tuple[int, int, bool]] = []
+        if codes is not None:
+            for code in codes:
+                found = (
+                    self.agent_ranges.get(code) if ctype is None else self.ranges.get((code, ctype))
+                )
+                if found is not None:
+                    main.append((*found, False))
         elif ctype is not None:
             main = [(s, e, False) for (_, t), (s, e) in self.ranges.items() if t == ctype]
             if len(main) > _MAX_SLICES:
                 main = [(0, self.n_main, True)]
         else:
             main = [(0, self.n_main, False)]
-        tail = [(self.n_main, self.n, ctype is not None or agent is not None)]
+        tail = [(self.n_main, self.n, ctype is not None or codes is not None)]
         return [s for s in main + tail if s[1] > s[0]]
 
-    def search(
-        self, query: F32, k: int, ctype: int | None, agent_id: str | None
-    ) -> list[Candidate]:
+    def _shared_positions(self, scope: Scope, ctype: int | None, codes: list[int]) -> I64:
+        """Return the live positions of blocks shared into `scope` not already in its slices."""
+        if not scope.shared_blocks or ctype not in (None, _BLOCK):
+            return np.zeros(0, np.int64)
+        if self._blocks is None:
+            self._blocks = {}
+            for pos in np.flatnonzero(self.types[: self.n] == _BLOCK).tolist():
+                self._blocks.setdefault(self.content_ids[pos], []).append(pos)
+        found = [p for block in scope.shared_blocks for p in self._blocks.get(block, ())]
+        positions = np.asarray(sorted(set(found)), np.int64)
+        if not len(positions):
+            return positions
+        keep = self.alive[positions] & ~np.isin(self.agents[positions], codes)
+        picked: I64 = positions[keep]
+        return picked
+
+    def search(self, query: F32, k: int, ctype: int | None, scope: Scope | None) -> list[Candidate]:
         """Return the candidates for the k nearest live rows the filters allow (None: all)."""
-        agent = None
-        if agent_id is not None:
-            agent = self.agent_codes.get(agent_id)
-            if agent is None:
-                return []  # no row was ever stored for this agent
-        slices = self._slices(ctype, agent)
-        total = sum(e - s for s, e, _ in slices)
+        codes: list[int] | None = None
+        extra = np.zeros(0, np.int64)
+        if scope is not None:
+            codes = sorted({self.agent_codes[o] for o in scope.owners() if o in self.agent_codes})
+            extra = self._shared_positions(scope, ctype, codes)
+        slices = self._slices(ctype, codes)
+        total = sum(e - s for s, e, _ in slices) + len(extra)
         if total == 0:
             return []
         if len(self._scores) < total:
             self._scores = np.empty(total + total // 8, np.float32)
         scores = self._scores[:total]
-        offsets = np.empty(len(slices), np.int64)
-        starts = np.empty(len(slices), np.int64)
+        offsets = np.empty(len(slices) + 1, np.int64)
         masked = False
         offset = 0
         dead = self._dead_positions()
         for i, (start, end, mask) in enumerate(slices):
-            offsets[i], starts[i] = offset, start
+            offsets[i] = offset
             out = scores[offset : offset + end - start]
-            self._score(start, end, query, out)
+            self._score(self.mat[start:end], self.aux[start:end], query, out)
             if mask and ctype is not None:
                 out[self.types[start:end] != ctype] = _NEG_INF
-            if mask and agent is not None:
-                out[self.agents[start:end] != agent] = _NEG_INF
+            if mask and codes is not None:
+                out[~np.isin(self.agents[start:end], codes)] = _NEG_INF
             if len(dead):
                 inside = dead[np.searchsorted(dead, start) : np.searchsorted(dead, end)]
                 out[inside - start] = _NEG_INF
             masked = masked or mask or bool(len(dead))
             offset += end - start
+        offsets[len(slices)] = offset
+        if len(extra):
+            self._score(self.mat[extra], self.aux[extra], query, scores[offset:])
         valid = int(np.count_nonzero(scores != _NEG_INF)) if masked else total
         kk = min(k, valid)
         if kk == 0:
@@ -288,8 +312,11 @@ class VectorStore:
         query_norm = math.sqrt(float(np.dot(query.astype(np.float64), query)))
         margin = cache_margin(self.metric, self.dimensions, query_norm, kth, self.max_norm)
         picked = np.flatnonzero(scores >= kth - margin)
-        owner = np.searchsorted(offsets, picked, side="right") - 1
-        positions = (starts[owner] + picked - offsets[owner]).tolist()
+        in_slices = picked[picked < offset]
+        owner = np.searchsorted(offsets[: len(slices)], in_slices, side="right") - 1
+        starts = np.asarray([s for s, _, _ in slices], np.int64)
+        positions = (starts[owner] + in_slices - offsets[owner]).tolist()
+        positions += extra[picked[picked >= offset] - offset].tolist()
         distances = exact_distances(self.mat[positions], query, self.metric).tolist()
         return [
             Candidate(
@@ -307,18 +334,17 @@ class VectorStore:
             self._dead_sorted = np.sort(np.asarray(self.dead, np.int64))
         return self._dead_sorted
 
-    def _score(self, start: int, end: int, query: F32, out: F32) -> None:
-        """Write float32 scores (larger is nearer) of rows [start, end) into `out`."""
-        rows = self.mat[start:end]
+    def _score(self, rows: F32, aux: F32, query: F32, out: F32) -> None:
+        """Write float32 scores (larger is nearer) of `rows` (with their auxiliaries) into `out`."""
         if self.metric == "cosine":
             np.matmul(rows, query, out=out)
-            out *= self.aux[start:end]
+            out *= aux
         elif self.metric == "l2":
             np.matmul(rows, query, out=out)
             out *= 2.0
-            out -= self.aux[start:end]
+            out -= aux
         else:
-            for lo in range(0, end - start, _L1_BLOCK_ROWS):
+            for lo in range(0, len(rows), _L1_BLOCK_ROWS):
                 block = rows[lo : lo + _L1_BLOCK_ROWS]
                 np.negative(np.abs(block - query).sum(axis=1), out=out[lo : lo + len(block)])
 
@@ -343,58 +369,24 @@ def _auxiliary(metric: Metric, vectors: F32) -> tuple[F32, float, npt.NDArray[np
     return np.zeros(len(vectors), np.float32), largest, bad
 
 
-class UnknownLayout(Exception):
-    """vec0's chunk tables are not laid out as in sqlite-vec 0.1."""
+def read_vectors(
+    conn: apsw.Connection, dimensions: int, places: I64, into: F32
+) -> npt.NDArray[np.bool_]:
+    """Copy every row's vector, in id order, to `into[places[i]]`; return which rows had one.
 
-
-def vec0_chunks(conn: apsw.Connection, dimensions: int, ids: I64) -> Iterator[tuple[I64, F32]]:
-    """Yield (positions in the sorted `ids`, their vectors) read from vec0's chunk tables.
-
-    Raises:
-        UnknownLayout: the tables are missing or shaped otherwise (possibly after some yields).
+    One pass over the table with the vectors streamed straight into the matrix (no list of blobs
+    held); a blob of the wrong size leaves its row out.
     """
-    try:
-        pairs: list[Any] = conn.execute(_VEC0_INFO).fetchall()
-        info = dict(pairs)
-        if (info.get("CREATE_VERSION_MAJOR"), info.get("CREATE_VERSION_MINOR")) != (0, 1):
-            raise UnknownLayout
-        row_bytes = dimensions * 4
-        for size, validity, rowids, blob in conn.execute(_VEC0_CHUNKS):
-            if (
-                len(rowids) != size * 8
-                or len(validity) != (size + 7) // 8
-                or len(blob) != size * row_bytes
-            ):
-                raise UnknownLayout
-            valid = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")[:size]
-            slots = np.flatnonzero(valid)
-            chunk_rowids = np.frombuffer(rowids, np.int64)[slots]
-            found = np.minimum(np.searchsorted(ids, chunk_rowids), len(ids) - 1)
-            # A vector without its embedding_rows row is invisible on both paths: skip it.
-            known = ids[found] == chunk_rowids
-            if known.any():
-                chunk = np.frombuffer(blob, np.float32).reshape(size, dimensions)
-                yield found[known], chunk[slots[known]]
-    except apsw.SQLError as exc:
-        raise UnknownLayout from exc
-
-
-def select_vectors(conn: apsw.Connection, dimensions: int, ids: I64) -> Iterator[tuple[I64, F32]]:
-    """Yield (positions in the sorted `ids`, their vectors) through vec0's own full scan."""
-    found: list[int] = []
-    blobs: list[bytes] = []
-    for rowid, blob in conn.execute(_ALL_VECTORS):
-        pos = int(np.searchsorted(ids, rowid))
-        if pos < len(ids) and ids[pos] == rowid:
-            found.append(pos)
-            blobs.append(blob)
-        if len(found) == 4096:
-            yield _block(found, blobs, dimensions)
-            found, blobs = [], []
-    if found:
-        yield _block(found, blobs, dimensions)
-
-
-def _block(found: list[int], blobs: list[bytes], dimensions: int) -> tuple[I64, F32]:
-    vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(found), dimensions)
-    return np.asarray(found, np.int64), vectors
+    present = np.zeros(len(places), np.bool_)
+    if not len(places):
+        return present
+    row_bytes = dimensions * 4
+    target = memoryview(into.reshape(-1).view(np.uint8).data)
+    for i, (blob,) in enumerate(conn.execute(_VECTORS_BY_ID)):
+        if i >= len(places):
+            break  # rows added after the layout was read: the next sync picks them up
+        if len(blob) == row_bytes:
+            at = int(places[i]) * row_bytes
+            target[at : at + row_bytes] = blob
+            present[i] = True
+    return present

@@ -1,18 +1,18 @@
 """Vector search internals: record types, input checks, exact distances, float32 error bounds.
 
 Shared by `pattern_db.vector`, its SQL module and its cache. Both search paths (the in-memory
-matrix and sqlite-vec's own KNN) first pick candidates with float32 arithmetic, then recompute
-the distance of every candidate in float64 with the same formula and sort on (distance,
-content_id, chunk_index, rowid). A row can only be left out of the candidates if its float32
-distance is further from the k-th one than twice the rounding error bound below, so the final
-list is the exact k nearest, identical on both paths, with ties broken deterministically.
+matrix, and SQL with sqlite-vec's distance functions) first pick candidates with float32
+arithmetic, then recompute the distance of every candidate in float64 with the same formula and
+sort on (distance, content_id, chunk_index, rowid). A row can only be left out of the candidates
+if its float32 distance is further from the k-th one than twice the rounding error bound below,
+so the final list is the exact k nearest, identical on both paths, with ties broken
+deterministically.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 from typing import Any, Literal, NamedTuple, TypeAlias
 
 import apsw
@@ -22,6 +22,8 @@ import numpy.typing as npt
 
 from pattern_db.errors import DimensionMismatch, InvalidData
 from pattern_db.models._base import Record
+from pattern_db.models.content import CONTENT_TYPES, ContentType
+from pattern_db.models.memory import CONSTELLATION_OWNER
 
 __all__ = [
     "CONTENT_TYPES",
@@ -34,6 +36,8 @@ __all__ = [
     "EmbeddingStats",
     "IndexMeta",
     "Metric",
+    "Owner",
+    "Scope",
     "VectorSearchResult",
     "as_matrix",
     "as_vector",
@@ -61,18 +65,6 @@ F64 = npt.NDArray[np.float64]
 U = 2.0**-24
 
 
-class ContentType(StrEnum):
-    """What an embedding embeds; the values are the stored strings."""
-
-    MESSAGE = "message"
-    MEMORY_BLOCK = "memory_block"
-    ARCHIVAL_ENTRY = "archival_entry"
-    FILE_PASSAGE = "file_passage"
-
-
-CONTENT_TYPES: tuple[ContentType, ...] = tuple(ContentType)
-
-
 class VectorSearchResult(msgspec.Struct, frozen=True):
     """One nearest neighbour: the content it embeds and its distance to the query."""
 
@@ -93,6 +85,52 @@ class EmbeddingStats(Record, kw_only=True):
     dimensions: int | None = None
     model: str | None = None
     metric: str | None = None
+
+
+class Owner(NamedTuple):
+    """Who a vector belongs to: an agent, a folder (file passages), or neither.
+
+    Neither means constellation-wide, as does the agent `_constellation_`.
+    """
+
+    agent_id: str | None
+    folder_id: str | None
+
+
+class Scope(NamedTuple):
+    """The vectors a search may return: rows of these owners, folders and shared blocks.
+
+    An agent's scope is what the agent may see: its own rows, constellation-wide rows (no owner, or
+    `_constellation_`), memory blocks shared with it and the passages of folders attached to it;
+    with `include_shared=False` only its own rows and its folders' passages. `agents` lists the
+    owning agents (None for no owner) of rows outside folders.
+    """
+
+    agents: tuple[str | None, ...]
+    folders: tuple[str, ...]
+    shared_blocks: tuple[str, ...]
+
+    @classmethod
+    def of_agent(
+        cls,
+        agent_id: str,
+        *,
+        include_shared: bool,
+        folders: Sequence[str],
+        shared: Sequence[str],
+    ) -> Scope:
+        """Return an agent's scope given its attached folders and the blocks shared with it."""
+        agents = (agent_id, None, CONSTELLATION_OWNER) if include_shared else (agent_id,)
+        return cls(agents, tuple(folders), tuple(shared))
+
+    @classmethod
+    def of_folder(cls, folder_id: str | None) -> Scope:
+        """Return the passages of one folder (nothing for None)."""
+        return cls((), () if folder_id is None else (folder_id,), ())
+
+    def owners(self) -> list[Owner]:
+        """Return every owner whose rows are in scope (shared blocks aside)."""
+        return [Owner(a, None) for a in self.agents] + [Owner(None, f) for f in self.folders]
 
 
 class IndexMeta(NamedTuple):
@@ -163,15 +201,18 @@ def content_type_of(value: ContentType | str) -> ContentType:
 
 
 def _float32_array(value: object, what: str) -> F32:
-    raw = value if isinstance(value, np.ndarray) else np.asarray(value)
+    try:
+        raw = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged nesting, odd objects
+        raise InvalidData(f"{what} must be a flat sequence of real numbers: {exc}") from None
     if raw.dtype.kind not in "fiu" and raw.dtype != object:
         raise InvalidData(f"{what} must hold real numbers, got an array of {raw.dtype}")
     try:
-        # Values beyond float32's range become inf here and are refused below.
+        # Values beyond float32's range become inf here and are refused by _check_values.
         with np.errstate(all="ignore"):
             return np.ascontiguousarray(raw, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidData(f"{what} must be a sequence of floats: {exc}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # an int too large for a float, ...
+        raise InvalidData(f"{what} must be a flat sequence of real numbers: {exc}") from None
 
 
 def _check_values(arr: F32, metric: Metric, what: str) -> None:
@@ -249,7 +290,7 @@ def cache_margin(
 ) -> float:
     """Return how far below the k-th float32 score of the cache a true neighbour's can fall.
 
-    That is twice the rounding error bound of the cache's scores (see `_vector_cache`).
+    That is twice the rounding error bound of the cache's scores (see `cache`).
     cosine: score = (a.q) / |a|, off by at most (d + 4) u |q|. l2: score = 2 a.q - |a|^2, off by
     at most (d + 4) u (|a| + |q|)^2. l1: score = -sum|a - q|, off by (d + 2) u of itself.
     """

@@ -1,28 +1,28 @@
 """Hybrid search: full-text (FTS5) and vector (sqlite-vec) results fused into one ranked list.
 
 Design note. A search runs up to two retrievers under the same visibility rules (agent, archived
-and deleted messages, inactive blocks, sharing, folders; `pattern_db._search_sql`), then fuses:
+and deleted messages, inactive blocks, sharing, folders; `pattern_db.search.tables`), then fuses:
 
 * **Retrievers.** The keyword list is `fts.search_tables` over the requested content types (file
   passages included), merged across tables by bm25 relative to each table's best hit (see
   `pattern_db.fts`). The vector list is `vector.knn_search` with the content type and the agent
   applied inside the nearest-neighbour search; its hits are checked against the same visibility
   rules (an archived message or an inactive block keeps its embedding) and given their content,
-  and k grows until enough visible hits are in hand (`pattern_db._search_vector`). Each retriever
+  and k grows until enough visible hits are in hand (`pattern_db.search.neighbours`). Each retriever
   fetches `candidates` rows (default max(2 * limit, 20)). Thresholds (`min_fts_score`,
   `max_vector_distance`) prune each list before fusion in every mode, so a hit pruned from one
   list can still arrive through the other; positions are 1-based in the pruned list; `min_score`
   prunes the fused list.
 * **Normalisation.** `fts_normalized` = bm25 / best bm25 of its table (1.0 for the best keyword
   hit). `vector_normalized` is a similarity on the absolute scale a distance already has: cosine
-  1 - d clipped to [0, 1], l2 and l1 1 / (1 + d); a list of weak vector hits scores low instead of
-  being stretched by its own extremes.
-* **Fusion** (`pattern_db._fusion`): RRF (k=60, 1-based ranks, per-retriever weights) by default,
-  or linear (weights 0.5/0.5 by default). `fused_normalized` is in [0, 1] (RRF: raw / the raw score
-  of a hit first in every list searched; linear: raw / sum of weights) and is `SearchResult.score`,
-  so a threshold means the same in every query. In FTS_ONLY and VECTOR_ONLY the score is that
-  retriever's normalised score. Results are keyed by (content type, id), ordered by score, then
-  content type, then id.
+  1 - d / 2 (distances lie in [0, 2]), l2 and l1 1 / (1 + d), so every distance keeps its own
+  score. A single retriever's results keep that retriever's order (bm25, or distance).
+* **Fusion** (`pattern_db.search.fusion`): RRF (k=60, 1-based ranks, per-retriever weights) by
+  default, or linear (weights 0.5/0.5 by default). `fused_normalized` is in [0, 1] (RRF: raw /
+  the raw score of a hit first in every list searched; linear: raw / sum of weights) and is
+  `SearchResult.score`, so a threshold means the same in every query. In FTS_ONLY and
+  VECTOR_ONLY the score is that retriever's normalised score. Results are keyed by (content
+  type, id), ordered by score, then content type, then id.
 
 Departures from REFERENCE section 6 (and 11, items 6 and 7): the best keyword hit normalises to
 1.0, not 0; thresholds apply in every mode, not only single-retriever ones; linear fusion has
@@ -43,14 +43,20 @@ from typing import Any, Literal
 
 import msgspec
 
-from pattern_db import fts as _fts
-from pattern_db._fts_query import FtsMode, parse_mode
-from pattern_db._fusion import Fused, Hit, fuse_linear, fuse_rrf, validate_weight
-from pattern_db._search_sql import Visibility
-from pattern_db._search_vector import Detail, index_metric, vector_similarity, visible_neighbours
 from pattern_db.connection import Executor
 from pattern_db.errors import InvalidData
-from pattern_db.vector import ContentType
+from pattern_db.models.content import ContentType
+from pattern_db.search import fts as _fts
+from pattern_db.search.fts_query import FtsMode, parse_mode
+from pattern_db.search.fusion import (
+    Fused,
+    Hit,
+    fuse_linear,
+    fuse_rrf,
+    validate_weight,
+    vector_similarity,
+)
+from pattern_db.search.tables import Detail, Visibility
 
 __all__ = [
     "ContentFilter",
@@ -130,7 +136,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
     include_archived: bool = False
     include_deleted: bool = False
     include_inactive: bool = False
-    include_shared: bool = False
+    include_shared: bool = True
     folder_id: str | None = None
 
     @classmethod
@@ -155,7 +161,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
         agent_id: str | None = None,
         *,
         include_inactive: bool = False,
-        include_shared: bool = False,
+        include_shared: bool = True,
     ) -> ContentFilter:
         """Return a filter for memory blocks (owned by, or with sharing visible to, an agent)."""
         return cls(
@@ -166,9 +172,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     @classmethod
-    def archival(
-        cls, agent_id: str | None = None, *, include_shared: bool = False
-    ) -> ContentFilter:
+    def archival(cls, agent_id: str | None = None, *, include_shared: bool = True) -> ContentFilter:
         """Return a filter for archival entries (with constellation entries when shared)."""
         return cls(
             content_type=ContentType.ARCHIVAL_ENTRY,
@@ -191,7 +195,7 @@ class ContentFilter(msgspec.Struct, frozen=True, kw_only=True):
         include_archived: bool = False,
         include_deleted: bool = False,
         include_inactive: bool = False,
-        include_shared: bool = False,
+        include_shared: bool = True,
     ) -> ContentFilter:
         """Return a filter for every content type (file passages of an agent's folders)."""
         return cls(
@@ -404,6 +408,9 @@ class HybridSearchBuilder:
         return hits
 
     def _vector_hits(self, fetch: int, details: dict[tuple[str, str], Detail]) -> list[Hit]:
+        # Imported here so that keyword-only searches never load numpy.
+        from pattern_db.search.neighbours import index_metric, visible_neighbours
+
         metric = index_metric(self._db)
         found = visible_neighbours(
             self._db, self._embedding, self._filter, fetch, self._max_vector_distance, details
@@ -444,9 +451,9 @@ def _fuse(lists: list[list[Hit]], weights: list[float], method: FusionMethod) ->
 
 
 def _single(hits: list[Hit]) -> list[Fused]:
-    fused = [Fused(h.key, (h,), h.normalized, h.normalized) for h in hits]
-    fused.sort(key=lambda f: (-f.fused_raw, f.key[0], f.key[1]))
-    return fused
+    # One retriever: its own order (bm25, or distance) is the ranking, whatever the scores.
+    ordered = sorted(hits, key=lambda h: h.position)
+    return [Fused(h.key, (h,), h.normalized, h.normalized) for h in ordered]
 
 
 def _result(f: Fused, mode: SearchMode, details: dict[tuple[str, str], Detail]) -> SearchResult:

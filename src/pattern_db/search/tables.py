@@ -12,13 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
+from pattern_db.models.content import ContentType
 from pattern_db.models.memory import CONSTELLATION_OWNER
-from pattern_db.vector import ContentType
 
 __all__ = [
     "BM25_WEIGHTS",
     "TABLES",
     "TABLES_BY_TYPE",
+    "Detail",
     "SearchTable",
     "Visibility",
     "content_sql",
@@ -36,6 +39,17 @@ BM25_WEIGHTS: dict[str, tuple[float, ...]] = {
 }
 
 
+class Detail(msgspec.Struct):
+    """What a result shows: its content, owner, snippet and the chunk the vector matched."""
+
+    content_type: ContentType
+    id: str
+    content: str
+    agent_id: str | None
+    snippet: str | None
+    chunk_index: int | None
+
+
 @dataclass(frozen=True)
 class Visibility:
     """Which rows a search may return (the defaults hide archived, deleted and inactive rows)."""
@@ -44,7 +58,7 @@ class Visibility:
     include_archived: bool = False
     include_deleted: bool = False
     include_inactive: bool = False
-    include_shared: bool = False
+    include_shared: bool = True
     folder_id: str | None = None
 
 

@@ -1,35 +1,34 @@
 """The per-process copy of a constellation's vectors that `vector.knn_search` scans with BLAS.
 
-Design note. sqlite-vec stays the store of record; this is a cache of it, owned by one
-ConstellationDb handle (a weak mapping, so it dies with the handle) and guarded by one lock.
+Design note. The `embeddings` table stays the store of record; this is a cache of it, owned by
+one ConstellationDb handle and guarded by one lock.
 
-* Layout (`_vector_store`): one float32 matrix sorted by (agent, content type), new rows in a
-  masked tail until the next rebuild, with a per-row float32 auxiliary (1/|a| for cosine, |a|^2
-  for l2). An unscoped query is one BLAS matrix-vector product; a query scoped to an agent (and
-  type) multiplies only that slice, so it reads a tenth of the memory when there are ten agents,
-  and a filter matching 5% of the rows still yields k rows: filtering happens before ranking.
+* Layout (`store`): one float32 matrix grouped by (owner, content type), new rows in a masked
+  tail until the next rebuild, with a per-row float32 auxiliary (1/|a| for cosine, |a|^2 for l2).
+  An unscoped query is one BLAS matrix-vector product; an agent's scope multiplies only the
+  slices of its owners, so it reads a tenth of the memory when there are ten agents, and a
+  filter matching 5% of the rows still yields k rows: filtering happens before ranking.
 * Scores are float32 (`a.q/|a|`, `2a.q - |a|^2`, or `-sum|a - q|`, larger is nearer). The k-th
   best is found with np.partition, every row within the float32 error bound of it becomes a
-  candidate, and candidates are ranked on exact float64 distances (see `_vector_core`), so results
-  are exact and identical to the sqlite-vec path.
-* Freshness: `embedding_meta.generation` is bumped in the same transaction as every write. Each
-  query reads it (one indexed row); when it differs, the cache reads only what changed, inside one
-  read transaction: rows with an id above the highest id seen (ids only grow: AUTOINCREMENT, and
-  writers are serialised, so id order is commit order) and, only if the row count then disagrees,
-  the ids that are gone. Writes made through this handle outside an explicit transaction are
-  applied to the cache right after they commit, when the cache was exactly one generation behind.
-  Writes inside `db.transaction()` are picked up by the next query after the commit; queries made
-  inside a transaction use sqlite-vec, which sees the transaction's own writes.
-* Loading: on a cold cache the first query is answered by sqlite-vec (one scan, ~30 ms at 100k x
-  384) and the second one loads the cache (~0.3 s at 100k x 384), since a handle that queries twice
-  is likely to query again; small indexes (<= 1M floats) load at once; `warm_vector_cache` loads on
-  demand. The load reads vec0's chunk tables directly (20x faster than `SELECT embedding`), checks
-  every chunk's shape and the rowids against `embedding_rows`, and falls back to the plain SELECT
-  when the layout is not the one it knows. Over the memory budget (1 GiB by default, about 600k
-  vectors of 384 floats) the cache stays cold and every query uses sqlite-vec.
+  candidate, and candidates are ranked on exact float64 distances (see `core`), so results are
+  exact and identical to the SQL path.
+* Freshness: `embedding_meta.generation` is bumped in the same transaction as every change. Each
+  query reads it (one indexed row); when it differs, the cache reads only what changed, inside
+  one read transaction: rows with an id above the highest id seen (ids only grow: AUTOINCREMENT,
+  writers are serialised, and a changed row is re-inserted under a new id) and, only if the row
+  count then disagrees, the ids that are gone. Writes made through this handle outside an
+  explicit transaction are applied to the cache right after they commit, when the cache was
+  exactly one generation behind. Writes inside `db.transaction()` are picked up by the next
+  query after the commit; queries made inside a transaction use SQL, which sees the
+  transaction's own writes.
+* Loading: on a cold cache the first query is answered by SQL and the second one loads the
+  cache, since a handle that queries twice is likely to query again; small indexes (<= 1M
+  floats) load at once; `warm_vector_cache` loads on demand. The load reads the row metadata,
+  lays the matrix out, then streams the vectors straight into it in one pass. Over the memory
+  budget (1 GiB by default, about 600k vectors of 384 floats) the cache stays cold and every
+  query uses SQL.
 * Threads: one lock per cache. Queries through one handle scan one at a time (each BLAS product
   already uses every core); a write applies its change under the same lock after its commit.
-  The memory is released when the handle is garbage-collected (close() does not know the cache).
 """
 
 from __future__ import annotations
@@ -43,23 +42,23 @@ import apsw
 import msgspec
 import numpy as np
 
-from pattern_db._vector_core import (
+from pattern_db.connection import scalar
+from pattern_db.search.vector.core import (
     F32,
     ContentType,
     IndexMeta,
+    Owner,
+    Scope,
     VectorSearchResult,
     read_meta,
     top_k,
 )
-from pattern_db._vector_store import (
+from pattern_db.search.vector.store import (
     ROW_OVERHEAD_BYTES,
     TYPE_CODES,
-    UnknownLayout,
     VectorStore,
-    select_vectors,
-    vec0_chunks,
+    read_vectors,
 )
-from pattern_db.connection import scalar
 
 if TYPE_CHECKING:
     from pattern_db.connection import ConstellationDb
@@ -83,12 +82,14 @@ _LOAD_ON_QUERY = 2
 _RELOAD_FRACTION = 4
 
 _SELECT_ROWS = """
-SELECT id, content_type, content_id, chunk_index, agent_id FROM embedding_rows
+SELECT id, content_type, content_id, chunk_index, agent_id, folder_id FROM embeddings ORDER BY id
+"""
+_SELECT_NEW = """
+SELECT id, content_type, content_id, chunk_index, agent_id, folder_id, embedding FROM embeddings
 WHERE id > ? ORDER BY id
 """
-_COUNT_ROWS = "SELECT count(*) FROM embedding_rows"
-_LIVE_IDS = "SELECT id FROM embedding_rows WHERE id <= ?"
-_VECTOR_BY_ROWID = "SELECT embedding FROM embeddings WHERE rowid = ?"
+_COUNT_ROWS = "SELECT count(*) FROM embeddings"
+_LIVE_IDS = "SELECT id FROM embeddings WHERE id <= ?"
 
 
 class VectorCacheInfo(msgspec.Struct, kw_only=True):
@@ -110,7 +111,7 @@ class AddedRows(msgspec.Struct):
     content_type: ContentType
     content_ids: Sequence[str]
     chunks: Sequence[int | None]
-    agent_ids: Sequence[str | None]
+    owners: Sequence[Owner]
 
 
 class VectorCache:
@@ -166,7 +167,7 @@ class VectorCache:
         query: F32,
         k: int,
         content_type: ContentType | None,
-        agent_id: str | None,
+        scope: Scope | None,
     ) -> list[VectorSearchResult] | None:
         """Return the k nearest rows, or None when the cache declines (cold, off, too large).
 
@@ -177,7 +178,7 @@ class VectorCache:
                 return None
             assert self.store is not None
             ctype = None if content_type is None else TYPE_CODES[content_type.value]
-            return top_k(self.store.search(query, k, ctype, agent_id), k)
+            return top_k(self.store.search(query, k, ctype, scope), k)
 
     def warm(self, conn: apsw.Connection, meta: IndexMeta) -> int:
         """Bring the cache up to date now, whatever the load policy; return its row count."""
@@ -234,24 +235,14 @@ class VectorCache:
     def _load(self, conn: apsw.Connection, meta: IndexMeta) -> bool:
         cold_queries = self.cold_queries
         self._drop()
-        rows: list[Any] = conn.execute(_SELECT_ROWS, (0,)).fetchall()
+        rows: list[Any] = conn.execute(_SELECT_ROWS).fetchall()
         if not self._fits(len(rows), meta.dimensions):
             self.cold_queries = cold_queries
             return False
         store = VectorStore(meta.dimensions, meta.metric)
         ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         places = store.lay_out(rows)
-        present = np.zeros(len(rows), np.bool_)
-        try:
-            for found, block in vec0_chunks(conn, meta.dimensions, ids):
-                store.fill(places[found], block)
-                present[found] = True
-        except UnknownLayout:
-            present[:] = False
-            for found, block in select_vectors(conn, meta.dimensions, ids):
-                store.fill(places[found], block)
-                present[found] = True
-        # A row of embedding_rows without its vector is invisible on the sqlite-vec path too.
+        present = read_vectors(conn, meta.dimensions, places, store.mat)
         store.finish(ids[~present].tolist())
         self.store = store
         self.key = (meta.dimensions, meta.metric, meta.created_at)
@@ -263,27 +254,27 @@ class VectorCache:
         """Apply what other writers changed since this cache's generation; False to reload."""
         store = self.store
         assert store is not None
-        new: list[Any] = conn.execute(_SELECT_ROWS, (self.max_rowid,)).fetchall()
+        new: list[Any] = conn.execute(_SELECT_NEW, (self.max_rowid,)).fetchall()
         if len(new) > max(1024, store.live // _RELOAD_FRACTION):
             return False
         if not self._fits(store.live + len(new), meta.dimensions):
             return False
-        found: list[Any] = []
-        blobs: list[bytes] = []
-        for row in new:
-            blob = scalar(conn, _VECTOR_BY_ROWID, (row[0],))
-            if blob is not None:
-                found.append(row)
-                blobs.append(blob)
+        found = [row for row in new if len(row[6]) == meta.dimensions * 4]
         if int(scalar(conn, _COUNT_ROWS)) != store.live + len(found):
             live: list[Any] = conn.execute(_LIVE_IDS, (self.max_rowid,)).fetchall()
             still = np.fromiter((r[0] for r in live), np.int64, len(live))
             for rowid in np.setdiff1d(store.live_rowids(), still).tolist():
                 store.remove(rowid)
         if found:
-            vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(found), -1)
-            rowids, types, content_ids, chunks, agents = zip(*found, strict=True)
-            store.append(rowids, vectors, types, content_ids, chunks, agents)
+            vectors = np.frombuffer(b"".join(r[6] for r in found), np.float32)
+            store.append(
+                [r[0] for r in found],
+                vectors.reshape(len(found), -1),
+                [r[1] for r in found],
+                [r[2] for r in found],
+                [r[3] for r in found],
+                [Owner(r[4], r[5]) for r in found],
+            )
         if new:
             self.max_rowid = max(self.max_rowid, int(new[-1][0]))
         self.generation = meta.generation
@@ -318,7 +309,7 @@ class VectorCache:
                     types,
                     added.content_ids,
                     added.chunks,
-                    added.agent_ids,
+                    added.owners,
                 )
                 self.max_rowid = max(self.max_rowid, max(added.rowids))
             self.generation = generation

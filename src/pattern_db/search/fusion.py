@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from pattern_db.errors import InvalidData
 
-__all__ = ["Fused", "Hit", "fuse_linear", "fuse_rrf", "validate_weight"]
+__all__ = ["Fused", "Hit", "fuse_linear", "fuse_rrf", "validate_weight", "vector_similarity"]
 
 Key = tuple[str, str]
 
@@ -115,3 +115,14 @@ def fuse_linear(lists: Sequence[Sequence[Hit]], weights: Sequence[float]) -> lis
         )
         results.append(Fused(key, tuple(hits), raw, min(1.0, raw / total) if total > 0 else 0.0))
     return _ordered(results)
+
+
+def vector_similarity(distance: float, metric: str) -> float:
+    """Return a distance as a similarity in [0, 1], 1.0 at distance 0 and falling as d grows.
+
+    cosine: 1 - d / 2 (cosine distances lie in [0, 2], so opposite vectors score 0 and every
+    distance keeps its own score); l2 and l1: 1 / (1 + d).
+    """
+    if metric == "cosine":
+        return min(1.0, max(0.0, 1.0 - distance / 2.0))
+    return 1.0 / (1.0 + max(0.0, distance))
