@@ -15,8 +15,18 @@ from bench._retrieval_corpus import Pair
 from bench._retrieval_eval import Ranked
 from pattern_db import ConstellationDb, fts, vector
 from pattern_db.embed import LocalEmbedder, index_pending
-from pattern_db.models import Agent, ArchivalEntry, MemoryBlock, Message
+from pattern_db.models import (
+    Agent,
+    ArchivalEntry,
+    FilePassage,
+    Folder,
+    FolderFile,
+    FolderPathType,
+    MemoryBlock,
+    Message,
+)
 from pattern_db.queries.agent import create_agent
+from pattern_db.queries.folder import create_folder, create_passages, upsert_file
 from pattern_db.queries.memory import create_archival_entry, create_block
 from pattern_db.queries.message import create_messages
 from pattern_db.search import ContentFilter, FusionMethod, SearchMode, search
@@ -93,19 +103,17 @@ def archival_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> 
     return db
 
 
-# File passages are left out: their vectors have no owner, and sqlite-vec 0.1.9 gives every
-# ownerless vector a partition (1.5 MB) of its own, which would make this set gigabytes.
-MIXED_TYPES = (ContentType.MESSAGE, ContentType.MEMORY_BLOCK, ContentType.ARCHIVAL_ENTRY)
+MIXED_TYPES = tuple(ContentType)
 
 
 def table_of(pair: Pair) -> ContentType:
-    """Spread documents over messages, blocks and archival entries by a hash of their key."""
+    """Spread documents over the four content types by a hash of their key."""
     types = MIXED_TYPES
     return types[int(hashlib.sha1(pair.key.encode()).hexdigest(), 16) % len(types)]
 
 
 def mixed_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> ConstellationDb:
-    """A fresh database with the documents spread over messages, blocks and archival entries.
+    """A fresh database with the documents spread over messages, blocks, archival and passages.
 
     Blocks get neutral labels ("note-<n>") and one of BLOCK_ROLES' descriptions; a global FTS
     table over every document (`bench_global`) gives the ranking of one shared bm25.
@@ -115,8 +123,11 @@ def mixed_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> Con
     create_agent(
         db, Agent(id=AGENT, name=AGENT, model_provider="x", model_name="x", system_prompt="x")
     )
+    folder = Folder(id="fold", name="docs", path_type=FolderPathType.VIRTUAL, embedding_model="x")
     with db.transaction() as tx:
-        messages = []
+        create_folder(tx, folder)
+        upsert_file(tx, FolderFile(id="file", folder_id="fold", name="docs.txt"))
+        messages, passages = [], []
         for i, p in enumerate(pairs):
             kind = table_of(p)
             if kind is ContentType.MESSAGE:
@@ -140,9 +151,14 @@ def mixed_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> Con
                         content_preview=p.doc,
                     ),
                 )
-            else:
+            elif kind is ContentType.ARCHIVAL_ENTRY:
                 create_archival_entry(tx, ArchivalEntry(id=p.doc_id, agent_id=AGENT, content=p.doc))
+            else:
+                passages.append(
+                    FilePassage(id=p.doc_id, file_id="file", content=p.doc, chunk_index=i)
+                )
         create_messages(tx, messages)
+        create_passages(tx, passages)
     index_pending(db, embedder, batch_size=256)
     with db.writer() as conn:
         conn.execute(
@@ -212,11 +228,12 @@ def api_ids(
 def per_table_lists(db: ConstellationDb, query: str | None) -> list[Ranked]:
     """The keyword list of each table of the mixed set, in MIXED_TYPES order."""
     if not query:
-        return [[], [], []]
+        return [[], [], [], []]
     calls = (
         lambda: fts.search_messages(db, query, None, DEPTH, mode="fts5"),
         lambda: fts.search_memory_blocks(db, query, None, DEPTH, mode="fts5"),
         lambda: fts.search_archival(db, query, None, DEPTH, mode="fts5"),
+        lambda: fts.search_file_passages(db, query, None, DEPTH, mode="fts5"),
     )
     return [[(m.id, m.rank) for m in call()] for call in calls]
 

@@ -96,13 +96,13 @@ Normaliser = Callable[[Ranked, str], dict[str, float]]
 
 
 def norm_current(items: Ranked, kind: str) -> dict[str, float]:
-    """What `pattern_db.search` does: bm25 / best bm25; cosine similarity 1 - d clipped."""
+    """What `pattern_db.search` does: bm25 / best bm25; cosine similarity 1 - d / 2."""
     if not items:
         return {}
     if kind == "fts":
         best = items[0][1]
         return {d: (s / best if best else 1.0) for d, s in items}
-    return {d: min(1.0, max(0.0, 1.0 - s)) for d, s in items}
+    return {d: min(1.0, max(0.0, 1.0 - s / 2.0)) for d, s in items}
 
 
 def norm_best(items: Ranked, kind: str) -> dict[str, float]:

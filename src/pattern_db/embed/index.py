@@ -13,10 +13,8 @@ Design note.
   by word windows; search keeps each item's nearest chunk.
 * **Batches.** Items are embedded `batch_size` at a time outside any transaction, then one
   transaction per batch deletes their old vectors and inserts the new ones; an interrupted run
-  keeps every finished batch and a rerun does only what is left. Vectors of rows that no longer
-  exist, or whose text became empty, are deleted.
-* **Owner.** Each vector is stored with its item's agent (none for file passages), so
-  agent-scoped searches find it in that agent's partition of the index.
+  keeps every finished batch and a rerun does only what is left. Vectors of items whose text
+  became empty, or of content that is not stored, are deleted.
 * **Models.** The index records its model. Another model is refused until the caller asks for a
   re-embed (`reembed=True`), which drops every vector and embeds everything again.
 """
@@ -64,24 +62,18 @@ _ALL_TEXT: dict[ContentType, str] = {
     ContentType.ARCHIVAL_ENTRY: "SELECT id, content FROM archival_entries ORDER BY rowid",
     ContentType.FILE_PASSAGE: "SELECT id, content FROM file_passages ORDER BY rowid",
 }
-# Text and owner of chosen items. The owner goes with each vector because sqlite-vec keeps one
-# 1.5 MB chunk per partition value and treats every NULL as a new partition, and because
-# agent-scoped searches look in the agent's partition; file passages belong to no agent.
 _SOME_TEXT: dict[ContentType, str] = {
     ContentType.MESSAGE: (
-        "SELECT id, content_preview, agent_id FROM messages "
-        "WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content_preview FROM messages WHERE id IN (SELECT value FROM json_each(?))"
     ),
     ContentType.MEMORY_BLOCK: (
-        "SELECT id, content_preview, agent_id FROM memory_blocks "
-        "WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content_preview FROM memory_blocks WHERE id IN (SELECT value FROM json_each(?))"
     ),
     ContentType.ARCHIVAL_ENTRY: (
-        "SELECT id, content, agent_id FROM archival_entries "
-        "WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content FROM archival_entries WHERE id IN (SELECT value FROM json_each(?))"
     ),
     ContentType.FILE_PASSAGE: (
-        "SELECT id, content, NULL FROM file_passages WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content FROM file_passages WHERE id IN (SELECT value FROM json_each(?))"
     ),
 }
 
@@ -370,15 +362,14 @@ def _embed_batch(
     prefix = _hasher(embedder)
     with db.reader() as conn:
         rows: list[Any] = conn.execute(_SOME_TEXT[content_type], (json_text(list(ids)),)).fetchall()
-    texts: dict[str, tuple[str | None, str | None]] = {r[0]: (r[1], r[2]) for r in rows}
+    texts: dict[str, str | None] = dict(rows)
     item_ids: list[str] = []
-    owners: list[str | None] = []
     chunk_ids: list[str] = []
     chunk_indexes: list[int | None] = []
     hashes: list[str | None] = []
     pieces: list[str] = []
     for content_id in ids:
-        text, owner = texts.get(content_id, (None, None))
+        text = texts.get(content_id)
         if not text or not text.strip():
             # Deleted or emptied since the scan: the next run removes any old vectors.
             continue
@@ -392,7 +383,6 @@ def _embed_batch(
         item_ids.append(content_id)
         for index, piece in enumerate(chunks):
             chunk_ids.append(content_id)
-            owners.append(owner)
             chunk_indexes.append(index)
             hashes.append(item_hash)
             pieces.append(piece)
@@ -416,7 +406,8 @@ def _embed_batch(
             matrix,
             chunk_indexes=chunk_indexes,
             content_hashes=hashes,
-            agent_ids=owners,
+            # The vector layer takes each vector's owner from its content row.
+            agent_ids=None,
         )
     report.embedded += len(item_ids)
     report.chunks += len(pieces)
