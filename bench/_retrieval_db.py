@@ -91,15 +91,7 @@ def archival_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> 
         for p in pairs:
             create_archival_entry(tx, ArchivalEntry(id=p.doc_id, agent_id=AGENT, content=p.doc))
     index_pending(db, embedder, batch_size=256)
-    with db.writer() as conn:
-        conn.execute(
-            "CREATE VIRTUAL TABLE bench_porter USING fts5(doc_id UNINDEXED, content, "
-            "tokenize = 'porter unicode61 remove_diacritics 2')"
-        )
-        conn.executemany(
-            "INSERT INTO bench_porter (doc_id, content) VALUES (?, ?)",
-            ((p.doc_id, p.doc) for p in pairs),
-        )
+    _bench_fts(db, "bench_porter", "porter unicode61 remove_diacritics 2", pairs)
     return db
 
 
@@ -160,16 +152,26 @@ def mixed_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> Con
         create_messages(tx, messages)
         create_passages(tx, passages)
     index_pending(db, embedder, batch_size=256)
+    _bench_fts(db, "bench_global", "unicode61 remove_diacritics 2", pairs)
+    return db
+
+
+_BENCH_TABLES = {"bench_porter", "bench_global"}
+
+
+def _bench_fts(db: ConstellationDb, table: str, tokenizer: str, pairs: Sequence[Pair]) -> None:
+    """Create one of the bench's own FTS tables (`table` from a fixed set) over the documents."""
+    if table not in _BENCH_TABLES or "'" in tokenizer:
+        raise ValueError(f"not a bench FTS table: {table!r} ({tokenizer!r})")
     with db.writer() as conn:
         conn.execute(
-            "CREATE VIRTUAL TABLE bench_global USING fts5(doc_id UNINDEXED, content, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
+            f"CREATE VIRTUAL TABLE {table} USING fts5(doc_id UNINDEXED, content, "
+            f"tokenize = '{tokenizer}')"
         )
         conn.executemany(
-            "INSERT INTO bench_global (doc_id, content) VALUES (?, ?)",
+            f"INSERT INTO {table} (doc_id, content) VALUES (?, ?)",
             ((p.doc_id, p.doc) for p in pairs),
         )
-    return db
 
 
 # -- retrievers --------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ def fts_list(db: ConstellationDb, query: str | None, *, mode: str = "fts5") -> R
 
 def own_fts_list(db: ConstellationDb, table: str, query: str | None) -> Ranked:
     """A keyword list from one of the bench's own FTS tables (bench_porter, bench_global)."""
-    if not query or table not in ("bench_porter", "bench_global"):
+    if not query or table not in _BENCH_TABLES:
         return []
     sql = (
         f"SELECT doc_id, bm25({table}) FROM {table} WHERE {table} MATCH ? "
