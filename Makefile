@@ -5,18 +5,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= demo-data/constellation.db
 
-.PHONY: demo test lint typecheck pytest test-slow bench schema-snapshot clean
+.PHONY: demo demo-integrations test lint typecheck pytest test-slow bench schema-snapshot clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt 'pip==$(shell sed -n 's/^pip==//p' constraints.txt)'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,embed]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,server,langgraph,mcp,embed]'
 	touch $@
 
 ## demo: create a constellation with an agent, a memory block and messages; print its status.
 demo: $(STAMP)
 	$(BIN)/pattern-db demo --overwrite $(DEMO_DB)
 	$(BIN)/pattern-db status $(DEMO_DB)
+
+## demo-integrations: a LangGraph graph on PatternStore, and an MCP client talking to `pattern-db mcp`.
+demo-integrations: $(STAMP)
+	$(BIN)/python examples/langgraph_store.py demo-data/langgraph.db
+	$(BIN)/python examples/mcp_client.py demo-data/mcp.db
 
 ## test: lint, strict type check and the whole test suite (what CI runs).
 test: lint typecheck pytest

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import apsw
 
-from pattern_db.errors import CorruptDatabase, InvalidData, translate
+from pattern_db.errors import CorruptDatabase, DbError, InvalidData, translate
+from pattern_db.files import prepare_destination, remove_with_sidecars, require_file
 
 if TYPE_CHECKING:
     from pattern_db.connection import ConstellationDb
@@ -31,11 +32,6 @@ def integrity_check(conn: apsw.Connection) -> list[str]:
 
 def _temp_beside(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-
-
-def _remove_with_sidecars(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _copy_into(source: apsw.Connection, dest: Path) -> None:
@@ -59,20 +55,20 @@ def _write_verified(
     dest: Path, *, overwrite: bool, copy: Callable[[Path], None], remove_old: bool = False
 ) -> Path:
     """Run `copy(temp)` beside `dest`, then rename the verified copy into place."""
-    if dest.exists() and not overwrite:
-        raise InvalidData(f"{dest} exists; choose another path or pass overwrite=True")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = prepare_destination(dest, overwrite=overwrite)
     temp = _temp_beside(dest)
-    _remove_with_sidecars(temp)
+    remove_with_sidecars(temp)
     try:
         copy(temp)
         if remove_old:
-            _remove_with_sidecars(dest)
+            remove_with_sidecars(dest)
         os.replace(temp, dest)
     except apsw.Error as exc:
         raise translate(exc) from exc
+    except OSError as exc:
+        raise DbError(f"cannot write {dest}: {exc.strerror or exc}") from None
     finally:
-        _remove_with_sidecars(temp)
+        remove_with_sidecars(temp)
     return dest
 
 
@@ -104,8 +100,7 @@ def restore_backup(backup: Path, dest: Path, *, overwrite: bool = False) -> Path
         CorruptDatabase: `backup` is not a sound SQLite database.
     """
     backup = backup.expanduser().absolute()
-    if not backup.is_file():
-        raise InvalidData(f"no backup file at {backup}")
+    require_file(backup, what="backup")
 
     def copy(temp: Path) -> None:
         source = apsw.Connection(str(backup), flags=apsw.SQLITE_OPEN_READONLY)

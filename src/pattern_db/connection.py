@@ -22,8 +22,10 @@ from typing import Any, Protocol
 
 import apsw
 
+from pattern_db import _vec_loader, files
 from pattern_db import migrate as migrations
 from pattern_db.errors import (
+    DRIVER_ERRORS,
     DatabaseClosed,
     DbError,
     ExtensionError,
@@ -105,7 +107,7 @@ class _Reading:
         return self._conn
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, apsw.Error):
+        if isinstance(exc, DRIVER_ERRORS):
             raise translate(exc) from exc
 
 
@@ -155,7 +157,7 @@ class Transaction:
         try:
             with conn:
                 yield conn
-        except apsw.Error as exc:
+        except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
 
     def _end(self) -> None:
@@ -196,16 +198,23 @@ class ConstellationDb:
     ) -> ConstellationDb:
         """Open (creating it and its directories if needed) and migrate a constellation file.
 
+        An existing file is checked before anything is written to it: another application's
+        database, or one written by the Rust crate, is refused and left as it was.
+
         Raises:
             MigrationRequired: `migrate=False` and the schema is older than this code.
             MigrationError: a migration failed or an applied one was edited.
+            NotAConstellation: the file is another application's SQLite database, or the Rust
+                crate's (the message names the import command).
             CorruptDatabase: the file is not a SQLite database.
+            PathError: the path is a directory, or its directory cannot be created.
         """
         file_path = Path(path).expanduser().absolute()
-        existed = file_path.exists() and file_path.stat().st_size > 0
+        kind = files.check_constellation(file_path)
+        existed = kind is files.FileKind.CONSTELLATION
         if not migrate and not existed:
             raise MigrationRequired(file_path, 0, migrations.latest_version())
-        file_path.parent.mkdir(parents=True, exist_ok=True)
+        files.prepare_parent(file_path)
         db = cls(file_path, busy_timeout_ms=busy_timeout_ms)
         try:
             db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)
@@ -282,11 +291,7 @@ class ConstellationDb:
         if self._vec_error is not None:
             return
         try:
-            conn.enable_load_extension(True)
-            try:
-                conn.load_extension(_vec_loadable_path())
-            finally:
-                conn.enable_load_extension(False)
+            _vec_loader.load_into(conn, _vec_loadable_path())
             if self._vec_version is None:
                 self._vec_version = str(scalar(conn, "SELECT vec_version()"))
         except (apsw.Error, ImportError, OSError) as exc:
@@ -361,7 +366,7 @@ class ConstellationDb:
         with self._lock:
             try:
                 yield self._writer
-            except apsw.Error as exc:
+            except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
 
     @contextmanager
@@ -377,7 +382,7 @@ class ConstellationDb:
                 try:
                     with conn:
                         yield conn
-                except apsw.Error as exc:
+                except DRIVER_ERRORS as exc:
                     raise translate(exc) from exc
                 return
             try:
@@ -391,7 +396,7 @@ class ConstellationDb:
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, apsw.Error):
+                if isinstance(exc, DRIVER_ERRORS):
                     raise translate(exc) from exc
                 raise
             finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, json_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import NotFound, translate_errors
@@ -110,6 +111,7 @@ def list_agents(db: Executor) -> list[Agent]:
 def list_agents_by_status(db: Executor, status: AgentStatus | str) -> list[Agent]:
     """Return the agents with this status ordered by name."""
     with db.reader() as conn:
+        status = _validate.enum_value(AgentStatus, status, "agent status")
         rows = conn.execute(f"{_SELECT_AGENT} WHERE status = ? ORDER BY name", (status,))
         return _AGENT.decode_all(rows.fetchall())
 
@@ -120,7 +122,7 @@ def create_agent(db: Executor, agent: Agent) -> None:
     Raises:
         AlreadyExists: an agent with this id or name exists.
     """
-    with db.writer() as conn, translate_errors("agent", agent.id):
+    with db.writer() as conn, translate_errors("agent", agent.id, record=agent):
         conn.execute(_INSERT_AGENT, _AGENT.encode(agent))
 
 
@@ -130,7 +132,7 @@ def upsert_agent(db: Executor, agent: Agent) -> None:
     Raises:
         AlreadyExists: another agent already has this name.
     """
-    with db.writer() as conn, translate_errors("agent", agent.id):
+    with db.writer() as conn, translate_errors("agent", agent.id, record=agent):
         conn.execute(_UPSERT_AGENT, _AGENT.encode(agent))
 
 
@@ -143,7 +145,7 @@ def update_agent(db: Executor, agent: Agent) -> None:
     """
     params = _AGENT.encode_named(agent)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("agent", agent.id):
+    with db.writer() as conn, translate_errors("agent", agent.id, record=agent):
         conn.execute(_UPDATE_AGENT, params)
         if conn.changes() == 0:
             raise NotFound("agent", agent.id)
@@ -155,7 +157,9 @@ def update_agent_status(db: Executor, agent_id: str, status: AgentStatus | str) 
     Raises:
         NotFound: no agent has this id.
     """
-    _update_agent_column(db, agent_id, "status", status)
+    _update_agent_column(
+        db, agent_id, "status", _validate.enum_value(AgentStatus, status, "agent status")
+    )
 
 
 def update_agent_tool_rules(db: Executor, agent_id: str, tool_rules: Any | None) -> None:
@@ -221,7 +225,7 @@ def create_group(db: Executor, group: AgentGroup) -> None:
     Raises:
         AlreadyExists: a group with this id or name exists.
     """
-    with db.writer() as conn, translate_errors("group", group.id):
+    with db.writer() as conn, translate_errors("group", group.id, record=group):
         conn.execute(_INSERT_GROUP, _GROUP.encode(group))
 
 
@@ -231,7 +235,7 @@ def upsert_group(db: Executor, group: AgentGroup) -> None:
     Raises:
         AlreadyExists: another group already has this name.
     """
-    with db.writer() as conn, translate_errors("group", group.id):
+    with db.writer() as conn, translate_errors("group", group.id, record=group):
         conn.execute(_UPSERT_GROUP, _GROUP.encode(group))
 
 
@@ -243,7 +247,7 @@ def update_group(db: Executor, group: AgentGroup) -> None:
     """
     params = _GROUP.encode_named(group)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("group", group.id):
+    with db.writer() as conn, translate_errors("group", group.id, record=group):
         conn.execute(_UPDATE_GROUP, params)
         if conn.changes() == 0:
             raise NotFound("group", group.id)

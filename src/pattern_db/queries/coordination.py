@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor
-from pattern_db.errors import InvalidData, NotFound, translate_errors
+from pattern_db.errors import NotFound, translate_errors
 from pattern_db.models._base import RankedEnum
 from pattern_db.models.coordination import (
     ActivityEvent,
@@ -29,12 +30,15 @@ from pattern_db.models.coordination import (
 from pattern_db.timeutil import now_ts
 
 __all__ = [
+    "assign_coordination_task",
     "assign_task",
     "create_activity_event",
     "create_constellation_summary",
+    "create_coordination_task",
     "create_handoff",
     "create_notable_event",
     "create_task",
+    "delete_coordination_task",
     "delete_state",
     "delete_task",
     "get_activity_event",
@@ -42,6 +46,9 @@ __all__ = [
     "get_agent_summary",
     "get_all_agent_summaries",
     "get_constellation_summary",
+    "get_coordination_task",
+    "get_coordination_tasks_by_status",
+    "get_coordination_tasks_for_agent",
     "get_handoff",
     "get_latest_constellation_summary",
     "get_notable_event",
@@ -57,6 +64,7 @@ __all__ = [
     "list_constellation_summaries",
     "mark_handoff_read",
     "set_state",
+    "update_coordination_task_status",
     "update_task_status",
     "upsert_agent_summary",
 ]
@@ -124,13 +132,7 @@ E = TypeVar("E", bound=RankedEnum)
 
 
 def _rank(enum_type: type[E], value: E | str) -> int:
-    try:
-        return enum_type(value).rank
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_type)
-        raise InvalidData(
-            f"unknown {enum_type.__name__} {value!r}; expected one of: {allowed}"
-        ) from None
+    return _validate.enum_value(enum_type, value).rank
 
 
 # -- activity events ---------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def create_activity_event(db: Executor, event: ActivityEvent) -> None:
         AlreadyExists: an event with this id exists.
         ConstraintViolation: `agent_id` names no agent.
     """
-    with db.writer() as conn, translate_errors("activity event", event.id):
+    with db.writer() as conn, translate_errors("activity event", event.id, record=event):
         conn.execute(_INSERT_ACTIVITY, _ACTIVITY.encode(event))
 
 
@@ -157,7 +159,9 @@ def get_activity_event(db: Executor, event_id: str) -> ActivityEvent | None:
 def get_recent_activity(db: Executor, limit: int) -> list[ActivityEvent]:
     """Return the newest `limit` activity events, newest first."""
     with db.reader() as conn:
-        return _ACTIVITY.decode_all(conn.execute(_RECENT_ACTIVITY, (limit,)).fetchall())
+        return _ACTIVITY.decode_all(
+            conn.execute(_RECENT_ACTIVITY, (_validate.limit(limit),)).fetchall()
+        )
 
 
 def get_recent_activity_since(db: Executor, since: datetime, limit: int) -> list[ActivityEvent]:
@@ -169,7 +173,9 @@ def get_recent_activity_since(db: Executor, since: datetime, limit: int) -> list
         InvalidData: `since` is a naive datetime.
     """
     with db.reader() as conn:
-        rows = conn.execute(_ACTIVITY_SINCE, (ts_text(since), limit)).fetchall()
+        rows = conn.execute(
+            _ACTIVITY_SINCE, (ts_text(since, "since"), _validate.limit(limit))
+        ).fetchall()
     return _ACTIVITY.decode_all(rows)
 
 
@@ -187,14 +193,16 @@ def get_recent_activity_by_importance(
     """
     rank = _rank(EventImportance, min_importance)
     with db.reader() as conn:
-        rows = conn.execute(_ACTIVITY_BY_IMPORTANCE, (rank, limit)).fetchall()
+        rows = conn.execute(_ACTIVITY_BY_IMPORTANCE, (rank, _validate.limit(limit))).fetchall()
     return _ACTIVITY.decode_all(rows)
 
 
 def get_agent_activity(db: Executor, agent_id: str, limit: int) -> list[ActivityEvent]:
     """Return an agent's newest `limit` activity events, newest first."""
     with db.reader() as conn:
-        return _ACTIVITY.decode_all(conn.execute(_AGENT_ACTIVITY, (agent_id, limit)).fetchall())
+        return _ACTIVITY.decode_all(
+            conn.execute(_AGENT_ACTIVITY, (agent_id, _validate.limit(limit))).fetchall()
+        )
 
 
 # -- agent summaries ---------------------------------------------------------------------------
@@ -233,7 +241,7 @@ def create_constellation_summary(db: Executor, summary: ConstellationSummary) ->
     Raises:
         AlreadyExists: a summary with this id exists.
     """
-    with db.writer() as conn, translate_errors("constellation summary", summary.id):
+    with db.writer() as conn, translate_errors("constellation summary", summary.id, record=summary):
         conn.execute(_INSERT_CSUMMARY, _CSUMMARY.encode(summary))
 
 
@@ -254,7 +262,9 @@ def get_latest_constellation_summary(db: Executor) -> ConstellationSummary | Non
 def list_constellation_summaries(db: Executor, limit: int) -> list[ConstellationSummary]:
     """Return up to `limit` constellation summaries, latest `period_end` first."""
     with db.reader() as conn:
-        return _CSUMMARY.decode_all(conn.execute(_LIST_CSUMMARIES, (limit,)).fetchall())
+        return _CSUMMARY.decode_all(
+            conn.execute(_LIST_CSUMMARIES, (_validate.limit(limit),)).fetchall()
+        )
 
 
 # -- notable events ----------------------------------------------------------------------------
@@ -266,7 +276,7 @@ def create_notable_event(db: Executor, event: NotableEvent) -> None:
     Raises:
         AlreadyExists: an event with this id exists.
     """
-    with db.writer() as conn, translate_errors("notable event", event.id):
+    with db.writer() as conn, translate_errors("notable event", event.id, record=event):
         conn.execute(_INSERT_NOTABLE, _NOTABLE.encode(event))
 
 
@@ -280,50 +290,55 @@ def get_notable_event(db: Executor, event_id: str) -> NotableEvent | None:
 def get_notable_events(db: Executor, limit: int) -> list[NotableEvent]:
     """Return the newest `limit` notable events, newest first."""
     with db.reader() as conn:
-        rows = conn.execute(f"{_SELECT_NOTABLE} ORDER BY timestamp DESC, id DESC LIMIT ?", (limit,))
+        rows = conn.execute(
+            f"{_SELECT_NOTABLE} ORDER BY timestamp DESC, id DESC LIMIT ?", (_validate.limit(limit),)
+        )
         return _NOTABLE.decode_all(rows.fetchall())
 
 
 # -- coordination tasks ------------------------------------------------------------------------
 
 
-def create_task(db: Executor, task: CoordinationTask) -> None:
+def create_coordination_task(db: Executor, task: CoordinationTask) -> None:
     """Insert a coordination task.
 
     Raises:
         AlreadyExists: a task with this id exists.
         ConstraintViolation: `assigned_to` names no agent.
     """
-    with db.writer() as conn, translate_errors("coordination task", task.id):
+    with db.writer() as conn, translate_errors("coordination task", task.id, record=task):
         conn.execute(_INSERT_TASK, _TASK.encode(task))
 
 
-def get_task(db: Executor, task_id: str) -> CoordinationTask | None:
+def get_coordination_task(db: Executor, task_id: str) -> CoordinationTask | None:
     """Return the coordination task with this id, or None."""
     with db.reader() as conn:
         row = conn.execute(f"{_SELECT_TASK} WHERE id = ?", (task_id,)).fetchone()
     return None if row is None else _TASK.decode(row)
 
 
-def get_tasks_by_status(db: Executor, status: TaskStatus | str) -> list[CoordinationTask]:
+def get_coordination_tasks_by_status(
+    db: Executor, status: TaskStatus | str
+) -> list[CoordinationTask]:
     """Return the tasks with this status, most urgent first, then oldest first.
 
     Orders by priority rank (urgent > high > medium > low); the reference sorted the strings,
     which put urgent, medium, low, high (REFERENCE 11.14).
     """
     with db.reader() as conn:
+        status = _validate.enum_value(TaskStatus, status, "task status")
         rows = conn.execute(f"{_SELECT_TASK} WHERE status = ? {_TASK_ORDER}", (status,))
         return _TASK.decode_all(rows.fetchall())
 
 
-def get_tasks_for_agent(db: Executor, agent_id: str) -> list[CoordinationTask]:
+def get_coordination_tasks_for_agent(db: Executor, agent_id: str) -> list[CoordinationTask]:
     """Return the tasks assigned to an agent, most urgent first, then oldest first (by rank)."""
     with db.reader() as conn:
         rows = conn.execute(f"{_SELECT_TASK} WHERE assigned_to = ? {_TASK_ORDER}", (agent_id,))
         return _TASK.decode_all(rows.fetchall())
 
 
-def update_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> None:
+def update_coordination_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> None:
     """Set a task's status; updated_at becomes now (canonical text, not `datetime('now')`).
 
     Raises:
@@ -331,12 +346,13 @@ def update_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> 
         ConstraintViolation: `status` is not a task status.
     """
     with db.writer() as conn, translate_errors("coordination task", task_id):
+        status = _validate.enum_value(TaskStatus, status, "task status")
         conn.execute(_UPDATE_TASK_STATUS, (status, now_ts(), task_id))
         if conn.changes() == 0:
             raise NotFound("coordination task", task_id)
 
 
-def assign_task(db: Executor, task_id: str, agent_id: str | None) -> None:
+def assign_coordination_task(db: Executor, task_id: str, agent_id: str | None) -> None:
     """Assign a task to an agent (None unassigns it); updated_at becomes now.
 
     Raises:
@@ -349,7 +365,7 @@ def assign_task(db: Executor, task_id: str, agent_id: str | None) -> None:
             raise NotFound("coordination task", task_id)
 
 
-def delete_task(db: Executor, task_id: str) -> bool:
+def delete_coordination_task(db: Executor, task_id: str) -> bool:
     """Delete a coordination task; return whether it existed."""
     with db.writer() as conn:
         conn.execute("DELETE FROM coordination_tasks WHERE id = ?", (task_id,))
@@ -366,7 +382,7 @@ def create_handoff(db: Executor, note: HandoffNote) -> None:
         AlreadyExists: a note with this id exists.
         ConstraintViolation: `from_agent` or `to_agent` names no agent.
     """
-    with db.writer() as conn, translate_errors("handoff note", note.id):
+    with db.writer() as conn, translate_errors("handoff note", note.id, record=note):
         conn.execute(_INSERT_HANDOFF, _HANDOFF.encode(note))
 
 
@@ -423,3 +439,14 @@ def delete_state(db: Executor, key: str) -> bool:
     with db.writer() as conn:
         conn.execute("DELETE FROM coordination_state WHERE key = ?", (key,))
         return conn.changes() > 0
+
+
+# The Rust crate's names for the coordination-task functions (`queries.task` holds the person's
+# own tasks, `create_user_task` and so on).
+create_task = create_coordination_task
+get_task = get_coordination_task
+get_tasks_by_status = get_coordination_tasks_by_status
+get_tasks_for_agent = get_coordination_tasks_for_agent
+update_task_status = update_coordination_task_status
+assign_task = assign_coordination_task
+delete_task = delete_coordination_task

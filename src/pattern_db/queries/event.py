@@ -25,7 +25,7 @@ from typing import Any
 
 import apsw
 
-from pattern_db import timeutil
+from pattern_db import _validate, timeutil
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor
 from pattern_db.errors import InvalidData, NotFound, translate_errors
@@ -111,7 +111,7 @@ def create_event(db: Executor, event: Event) -> None:
         ConstraintViolation: `agent_id` names no agent, or `ends_at` is before `starts_at`.
     """
     _check_rrule(event)
-    with db.writer() as conn, translate_errors("event", event.id):
+    with db.writer() as conn, translate_errors("event", event.id, record=event):
         conn.execute(_INSERT_EVENT, _EVENT.encode(event))
 
 
@@ -174,7 +174,7 @@ def update_event(db: Executor, event: Event) -> None:
     _check_rrule(event)
     params = _EVENT.encode_named(event)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("event", event.id):
+    with db.writer() as conn, translate_errors("event", event.id, record=event):
         conn.execute(_UPDATE_EVENT, params)
         if conn.changes() == 0:
             raise NotFound("event", event.id)
@@ -304,7 +304,10 @@ def create_occurrence(db: Executor, occurrence: EventOccurrence) -> None:
         AlreadyExists: an occurrence with this id exists.
         ConstraintViolation: `event_id` names no event.
     """
-    with db.writer() as conn, translate_errors("event occurrence", occurrence.id):
+    with (
+        db.writer() as conn,
+        translate_errors("event occurrence", occurrence.id, record=occurrence),
+    ):
         conn.execute(_INSERT_OCCURRENCE, _OCCURRENCE.encode(occurrence))
 
 
@@ -331,9 +334,10 @@ def update_occurrence_status(
 
     Raises:
         NotFound: no occurrence has this id (the reference returned False).
-        ConstraintViolation: `status` is not an occurrence status.
+        InvalidData: `status` is not an occurrence status.
     """
     with db.writer() as conn, translate_errors("event occurrence", occurrence_id):
+        status = _validate.enum_value(OccurrenceStatus, status, "occurrence status")
         conn.execute(
             "UPDATE event_occurrences SET status = ? WHERE id = ?", (status, occurrence_id)
         )
@@ -348,7 +352,10 @@ def update_occurrence(db: Executor, occurrence: EventOccurrence) -> None:
         NotFound: no occurrence has this id.
         ConstraintViolation: `event_id` names no event.
     """
-    with db.writer() as conn, translate_errors("event occurrence", occurrence.id):
+    with (
+        db.writer() as conn,
+        translate_errors("event occurrence", occurrence.id, record=occurrence),
+    ):
         conn.execute(_UPDATE_OCCURRENCE, _OCCURRENCE.encode_named(occurrence))
         if conn.changes() == 0:
             raise NotFound("event occurrence", occurrence.id)

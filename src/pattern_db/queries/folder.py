@@ -7,6 +7,7 @@ from datetime import datetime
 
 import apsw
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData, NotFound, translate, translate_errors
@@ -84,7 +85,7 @@ def create_folder(db: Executor, folder: Folder) -> None:
     Raises:
         AlreadyExists: a folder with this id or name exists.
     """
-    with db.writer() as conn, translate_errors("folder", folder.id):
+    with db.writer() as conn, translate_errors("folder", folder.id, record=folder):
         conn.execute(_INSERT_FOLDER, _FOLDER.encode(folder))
 
 
@@ -117,7 +118,7 @@ def update_folder(db: Executor, folder: Folder) -> None:
         NotFound: no folder has this id.
         AlreadyExists: another folder already has the new name.
     """
-    with db.writer() as conn, translate_errors("folder", folder.id):
+    with db.writer() as conn, translate_errors("folder", folder.id, record=folder):
         conn.execute(_UPDATE_FOLDER, _FOLDER.encode_named(folder))
         if conn.changes() == 0:
             raise NotFound("folder", folder.id)
@@ -150,7 +151,7 @@ def upsert_file(db: Executor, file: FolderFile) -> str:
         AlreadyExists: no file has this folder and name, but `file.id` is taken by another.
         ConstraintViolation: the folder does not exist.
     """
-    with db.writer() as conn, translate_errors("file", file.id):
+    with db.writer() as conn, translate_errors("file", file.id, record=file):
         rows = conn.execute(_UPSERT_FILE, _FILE.encode(file)).fetchall()
     return str(rows[0][0])
 
@@ -207,7 +208,7 @@ def create_passage(db: Executor, passage: FilePassage) -> None:
         AlreadyExists: a passage with this id exists.
         ConstraintViolation: the file does not exist, or chunk_index is negative.
     """
-    with db.writer() as conn, translate_errors("file passage", passage.id):
+    with db.writer() as conn, translate_errors("file passage", passage.id, record=passage):
         conn.execute(_INSERT_PASSAGE, _PASSAGE.encode(passage))
 
 
@@ -303,10 +304,11 @@ def attach_folder_to_agent(
     reference.
 
     Raises:
-        ConstraintViolation: the folder or the agent does not exist, or `access` is not one of
-            "read", "read_write".
+        ConstraintViolation: the folder or the agent does not exist.
+        InvalidData: `access` is not one of "read", "read_write".
     """
-    stamp = now_ts() if attached_at is None else ts_text(attached_at)
+    access = _validate.enum_value(FolderAccess, access, "folder access")
+    stamp = now_ts() if attached_at is None else ts_text(attached_at, "attached_at")
     key = f"{folder_id}/{agent_id}"
     with db.writer() as conn, translate_errors("folder attachment", key):
         conn.execute(_ATTACH, (folder_id, agent_id, str(access), stamp))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData, NotFound, translate_errors
@@ -42,7 +43,7 @@ def create_queued_message(db: Executor, message: QueuedMessage) -> None:
         AlreadyExists: a queued message with this id exists.
         ConstraintViolation: the target agent does not exist, or a `*_json` field is not JSON.
     """
-    with db.writer() as conn, translate_errors("queued message", message.id):
+    with db.writer() as conn, translate_errors("queued message", message.id, record=message):
         conn.execute(_INSERT_QUEUED, _QUEUED.encode(message))
 
 
@@ -59,8 +60,7 @@ def get_pending_messages(db: Executor, agent_id: str, limit: int = 50) -> list[Q
     Raises:
         InvalidData: `limit` is negative.
     """
-    if limit < 0:
-        raise InvalidData(f"limit must be >= 0, got {limit}")
+    _validate.limit(limit)
     with db.reader() as conn:
         rows = conn.execute(_GET_PENDING, (agent_id, limit)).fetchall()
     return _QUEUED.decode_all(rows)

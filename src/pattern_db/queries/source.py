@@ -54,7 +54,7 @@ def create_data_source(db: Executor, source: DataSource) -> None:
         AlreadyExists: a data source with this id or name exists.
         ConstraintViolation: `source_type` is not one of the known types.
     """
-    with db.writer() as conn, translate_errors("data source", source.id):
+    with db.writer() as conn, translate_errors("data source", source.id, record=source):
         conn.execute(_INSERT_SOURCE, _SOURCE.encode(source))
 
 
@@ -98,7 +98,7 @@ def update_data_source(db: Executor, source: DataSource) -> None:
     """
     params = _SOURCE.encode_named(source)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("data source", source.id):
+    with db.writer() as conn, translate_errors("data source", source.id, record=source):
         conn.execute(_UPDATE_SOURCE, params)
         if conn.changes() == 0:
             raise NotFound("data source", source.id)

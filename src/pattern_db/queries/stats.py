@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for
 from pattern_db.connection import Executor
-from pattern_db.errors import InvalidData
 from pattern_db.models.stats import AgentActivity, ConstellationStats
 
 __all__ = ["get_most_active_agents", "get_stats"]
@@ -50,7 +50,6 @@ def get_most_active_agents(db: Executor, limit: int = 10) -> list[AgentActivity]
     Raises:
         InvalidData: `limit` is negative.
     """
-    if limit < 0:
-        raise InvalidData(f"limit must be >= 0, got {limit}")
+    _validate.limit(limit)
     with db.reader() as conn:
         return _ACTIVITY.decode_all(conn.execute(_MOST_ACTIVE, (limit,)).fetchall())

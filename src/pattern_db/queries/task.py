@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pattern_db import timeutil
+from pattern_db import _validate, timeutil
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData, NotFound, translate_errors
@@ -113,7 +113,7 @@ def create_user_task(db: Executor, task: Task) -> None:
         AlreadyExists: a task with this id exists.
         ConstraintViolation: `agent_id` or `parent_task_id` names no row, or minutes are negative.
     """
-    with db.writer() as conn, translate_errors("task", task.id):
+    with db.writer() as conn, translate_errors("task", task.id, record=task):
         conn.execute(_INSERT_TASK, _TASK.encode(task))
 
 
@@ -185,9 +185,10 @@ def update_user_task_status(db: Executor, task_id: str, status: UserTaskStatus |
 
     Raises:
         NotFound: no task has this id.
-        ConstraintViolation: `status` is not a task status.
+        InvalidData: `status` is not a task status.
     """
-    params = {"status": str(status), "now": now_ts(), "id": task_id}
+    status = _validate.enum_value(UserTaskStatus, status, "task status")
+    params = {"status": status, "now": now_ts(), "id": task_id}
     with db.writer() as conn, translate_errors("task", task_id):
         conn.execute(_UPDATE_STATUS, params)
         if conn.changes() == 0:
@@ -199,8 +200,9 @@ def update_user_task_priority(db: Executor, task_id: str, priority: UserTaskPrio
 
     Raises:
         NotFound: no task has this id.
-        ConstraintViolation: `priority` is not a task priority.
+        InvalidData: `priority` is not a task priority.
     """
+    priority = _validate.enum_value(UserTaskPriority, priority, "task priority")
     with db.writer() as conn, translate_errors("task", task_id):
         conn.execute(_UPDATE_PRIORITY, (priority, now_ts(), task_id))
         if conn.changes() == 0:
@@ -226,7 +228,7 @@ def update_user_task(db: Executor, task: Task) -> None:
         params["completed_at"] = None
     elif task.completed_at is None:
         params["completed_at"] = stamp
-    with db.writer() as conn, translate_errors("task", task.id):
+    with db.writer() as conn, translate_errors("task", task.id, record=task):
         if task.parent_task_id is not None and scalar(
             conn, _IS_SELF_OR_DESCENDANT, (task.id, task.parent_task_id)
         ):

@@ -41,6 +41,7 @@ from typing import Any
 import apsw
 import msgspec
 
+from pattern_db import _validate
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData
 from pattern_db.models.content import ContentType
@@ -216,8 +217,7 @@ def _matches(content_type: ContentType, rows: list[tuple[Any, ...]]) -> list[Fts
 def _prepare(query: str, mode: FtsMode | str, limit: int) -> tuple[str, FtsMode] | None:
     """Return (clean text, mode), or None when nothing can match (blank text, limit 0)."""
     fts_mode = parse_mode(mode)
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise InvalidData(f"limit must be a non-negative integer, got {limit!r}")
+    _validate.limit(limit)
     text = clean_query(query)
     if not text.strip():
         if fts_mode is FtsMode.FTS5:

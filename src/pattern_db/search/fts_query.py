@@ -23,6 +23,7 @@ from enum import StrEnum
 
 import apsw
 
+from pattern_db import _validate
 from pattern_db.errors import InvalidData
 
 __all__ = [
@@ -62,12 +63,7 @@ def parse_mode(mode: FtsMode | str) -> FtsMode:
     Raises:
         InvalidData: `mode` is not one of "auto", "fts5", "literal".
     """
-    try:
-        return FtsMode(mode)
-    except ValueError:
-        raise InvalidData(
-            f"unknown FTS mode {mode!r}; use 'auto' (default), 'fts5' (strict) or 'literal'"
-        ) from None
+    return _validate.enum_value(FtsMode, mode, "FTS mode")
 
 
 def clean_query(query: str) -> str:

@@ -112,12 +112,11 @@ def init_sqlite_vec() -> str:
     Raises:
         ExtensionError: the sqlite-vec wheel is missing or its library does not load.
     """
-    from pattern_db import connection
+    from pattern_db import _vec_loader, connection
 
     conn = apsw.Connection(":memory:")
     try:
-        conn.enable_load_extension(True)
-        conn.load_extension(connection._vec_loadable_path())
+        _vec_loader.load_into(conn, connection._vec_loadable_path())
         return str(scalar(conn, "SELECT vec_version()"))
     except (apsw.Error, ImportError, OSError) as exc:
         raise ExtensionError(

@@ -13,6 +13,7 @@ from typing import Any
 import apsw
 import numpy as np
 
+from pattern_db import _validate
 from pattern_db.codec import json_text
 from pattern_db.connection import scalar
 from pattern_db.errors import ExtensionError, InvalidData
@@ -143,16 +144,12 @@ def require_meta(conn: apsw.Connection) -> IndexMeta:
 
 def check_chunk(chunk_index: int | None) -> int | None:
     """Return a valid chunk index (None or >= 0), or raise InvalidData."""
-    if chunk_index is None:
-        return None
-    if isinstance(chunk_index, bool) or not isinstance(chunk_index, int) or chunk_index < 0:
-        raise InvalidData(f"chunk_index must be a non-negative int or None, got {chunk_index!r}")
-    return chunk_index
+    return None if chunk_index is None else _validate.count(chunk_index, "chunk_index")
 
 
 def check_k(k: int) -> int:
     """Return k if it is an int in 0..MAX_K, else raise InvalidData."""
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_K:
+    if _validate.count(k, "k") > MAX_K:
         raise InvalidData(f"k must be an int between 0 and {MAX_K}, got {k!r}")
     return k
 

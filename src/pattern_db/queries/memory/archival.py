@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import translate_errors
@@ -14,7 +16,7 @@ from pattern_db.models.memory import (
     MemoryPermission,
     SharedBlockAttachment,
 )
-from pattern_db.queries._memory_common import BLOCK, decode_block
+from pattern_db.queries.memory._common import BLOCK, decode_block
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "list_archival_chunks",
     "list_archival_entries",
     "list_block_shared_agents",
+    "upsert_archival_entries",
     "upsert_archival_entry",
 ]
 
@@ -92,7 +95,9 @@ def list_archival_entries(
 ) -> list[ArchivalEntry]:
     """Return one page of the agent's archival entries, newest first."""
     with db.reader() as conn:
-        rows = conn.execute(_LIST_ENTRIES, (agent_id, limit, offset)).fetchall()
+        rows = conn.execute(
+            _LIST_ENTRIES, (agent_id, _validate.limit(limit), _validate.count(offset, "offset"))
+        ).fetchall()
     return _ENTRY.decode_all(rows)
 
 
@@ -115,7 +120,7 @@ def create_archival_entry(db: Executor, entry: ArchivalEntry) -> None:
         AlreadyExists: an entry with this id exists.
         ConstraintViolation: `parent_entry_id` names no entry.
     """
-    with db.writer() as conn, translate_errors("archival entry", entry.id):
+    with db.writer() as conn, translate_errors("archival entry", entry.id, record=entry):
         conn.execute(_INSERT_ENTRY, _ENTRY.encode(entry))
 
 
@@ -125,8 +130,20 @@ def upsert_archival_entry(db: Executor, entry: ArchivalEntry) -> None:
     Raises:
         ConstraintViolation: `parent_entry_id` names no entry.
     """
-    with db.writer() as conn, translate_errors("archival entry", entry.id):
+    with db.writer() as conn, translate_errors("archival entry", entry.id, record=entry):
         conn.execute(_UPSERT_ENTRY, _ENTRY.encode(entry))
+
+
+def upsert_archival_entries(db: Executor, entries: Sequence[ArchivalEntry]) -> None:
+    """Upsert many entries in one statement batch (as `upsert_archival_entry` does one), atomically.
+
+    Raises:
+        ConstraintViolation: a `parent_entry_id` names no entry (nothing is written).
+    """
+    if not entries:
+        return
+    with db.writer() as conn, translate_errors("archival entry", entries[0].id):
+        conn.executemany(_UPSERT_ENTRY, [_ENTRY.encode(e) for e in entries])
 
 
 def delete_archival_entry(db: Executor, entry_id: str) -> bool:
@@ -155,10 +172,11 @@ def create_shared_block_attachment(
     `attached_at` defaults to now and is refreshed on every call, as in the reference.
 
     Raises:
-        ConstraintViolation: the block or the agent does not exist, or `permission` is not a
-            MemoryPermission value.
+        ConstraintViolation: the block or the agent does not exist.
+        InvalidData: `permission` is not a MemoryPermission value.
     """
-    when = now_ts() if attached_at is None else ts_text(attached_at)
+    permission = _validate.enum_value(MemoryPermission, permission, "permission")
+    when = now_ts() if attached_at is None else ts_text(attached_at, "attached_at")
     with db.writer() as conn, translate_errors("shared block", f"{block_id}/{agent_id}"):
         conn.execute(_ATTACH, (block_id, agent_id, permission, when))
 
