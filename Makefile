@@ -10,7 +10,7 @@ DEMO_DB ?= demo-data/constellation.db
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt 'pip==$(shell sed -n 's/^pip==//p' constraints.txt)'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,server,langgraph,mcp]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,server,langgraph,mcp,embed]'
 	touch $@
 
 ## demo: create a constellation with an agent, a memory block and messages; print its status.

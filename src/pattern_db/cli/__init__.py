@@ -4,7 +4,17 @@
 commands and registers itself on import.
 """
 
-from pattern_db.cli import database, demo, global_cmds, importers, maintenance, mcp
+from pattern_db.cli import database, demo, global_cmds, importers, index, maintenance, mcp
 from pattern_db.cli._app import app, main
 
-__all__ = ["app", "database", "demo", "global_cmds", "importers", "main", "maintenance", "mcp"]
+__all__ = [
+    "app",
+    "database",
+    "demo",
+    "global_cmds",
+    "importers",
+    "index",
+    "main",
+    "maintenance",
+    "mcp",
+]
