@@ -27,6 +27,7 @@ from pattern_db.models.coordination import (
     NotableEvent,
     TaskStatus,
 )
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -151,9 +152,7 @@ def create_activity_event(db: Executor, event: ActivityEvent) -> None:
 
 def get_activity_event(db: Executor, event_id: str) -> ActivityEvent | None:
     """Return the activity event with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_ACTIVITY} WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else _ACTIVITY.decode(row)
+    return fetch_one(db, _ACTIVITY, f"{_SELECT_ACTIVITY} WHERE id = ?", (event_id,))
 
 
 def get_recent_activity(db: Executor, limit: int) -> list[ActivityEvent]:
@@ -192,9 +191,7 @@ def get_recent_activity_by_importance(
         InvalidData: `min_importance` is not an importance.
     """
     rank = _rank(EventImportance, min_importance)
-    with db.reader() as conn:
-        rows = conn.execute(_ACTIVITY_BY_IMPORTANCE, (rank, _validate.limit(limit))).fetchall()
-    return _ACTIVITY.decode_all(rows)
+    return fetch_all(db, _ACTIVITY, _ACTIVITY_BY_IMPORTANCE, (rank, _validate.limit(limit)))
 
 
 def get_agent_activity(db: Executor, agent_id: str, limit: int) -> list[ActivityEvent]:
@@ -210,9 +207,7 @@ def get_agent_activity(db: Executor, agent_id: str, limit: int) -> list[Activity
 
 def get_agent_summary(db: Executor, agent_id: str) -> AgentSummary | None:
     """Return an agent's summary, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_AGENT_SUMMARY} WHERE agent_id = ?", (agent_id,)).fetchone()
-    return None if row is None else _AGENT_SUMMARY.decode(row)
+    return fetch_one(db, _AGENT_SUMMARY, f"{_SELECT_AGENT_SUMMARY} WHERE agent_id = ?", (agent_id,))
 
 
 def get_all_agent_summaries(db: Executor) -> list[AgentSummary]:
@@ -247,16 +242,12 @@ def create_constellation_summary(db: Executor, summary: ConstellationSummary) ->
 
 def get_constellation_summary(db: Executor, summary_id: str) -> ConstellationSummary | None:
     """Return the constellation summary with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_CSUMMARY} WHERE id = ?", (summary_id,)).fetchone()
-    return None if row is None else _CSUMMARY.decode(row)
+    return fetch_one(db, _CSUMMARY, f"{_SELECT_CSUMMARY} WHERE id = ?", (summary_id,))
 
 
 def get_latest_constellation_summary(db: Executor) -> ConstellationSummary | None:
     """Return the summary with the latest `period_end`, or None when there is none."""
-    with db.reader() as conn:
-        row = conn.execute(_LIST_CSUMMARIES, (1,)).fetchone()
-    return None if row is None else _CSUMMARY.decode(row)
+    return fetch_one(db, _CSUMMARY, _LIST_CSUMMARIES, (1,))
 
 
 def list_constellation_summaries(db: Executor, limit: int) -> list[ConstellationSummary]:
@@ -282,9 +273,7 @@ def create_notable_event(db: Executor, event: NotableEvent) -> None:
 
 def get_notable_event(db: Executor, event_id: str) -> NotableEvent | None:
     """Return the notable event with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_NOTABLE} WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else _NOTABLE.decode(row)
+    return fetch_one(db, _NOTABLE, f"{_SELECT_NOTABLE} WHERE id = ?", (event_id,))
 
 
 def get_notable_events(db: Executor, limit: int) -> list[NotableEvent]:
@@ -312,9 +301,7 @@ def create_coordination_task(db: Executor, task: CoordinationTask) -> None:
 
 def get_coordination_task(db: Executor, task_id: str) -> CoordinationTask | None:
     """Return the coordination task with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_TASK} WHERE id = ?", (task_id,)).fetchone()
-    return None if row is None else _TASK.decode(row)
+    return fetch_one(db, _TASK, f"{_SELECT_TASK} WHERE id = ?", (task_id,))
 
 
 def get_coordination_tasks_by_status(
@@ -359,10 +346,7 @@ def assign_coordination_task(db: Executor, task_id: str, agent_id: str | None) -
         NotFound: no coordination task has this id.
         ConstraintViolation: `agent_id` names no agent.
     """
-    with db.writer() as conn, translate_errors("coordination task", task_id):
-        conn.execute(_ASSIGN_TASK, (agent_id, now_ts(), task_id))
-        if conn.changes() == 0:
-            raise NotFound("coordination task", task_id)
+    write_one(db, _ASSIGN_TASK, (agent_id, now_ts(), task_id), "coordination task", task_id)
 
 
 def delete_coordination_task(db: Executor, task_id: str) -> bool:
@@ -388,9 +372,7 @@ def create_handoff(db: Executor, note: HandoffNote) -> None:
 
 def get_handoff(db: Executor, note_id: str) -> HandoffNote | None:
     """Return the handoff note with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_HANDOFF} WHERE id = ?", (note_id,)).fetchone()
-    return None if row is None else _HANDOFF.decode(row)
+    return fetch_one(db, _HANDOFF, f"{_SELECT_HANDOFF} WHERE id = ?", (note_id,))
 
 
 def get_unread_handoffs(db: Executor, agent_id: str) -> list[HandoffNote]:
@@ -400,8 +382,7 @@ def get_unread_handoffs(db: Executor, agent_id: str) -> list[HandoffNote]:
     every agent, so once any agent marks it read it is no longer unread for anyone. A targeted
     note whose recipient is deleted becomes a broadcast (ON DELETE SET NULL).
     """
-    with db.reader() as conn:
-        return _HANDOFF.decode_all(conn.execute(_UNREAD_HANDOFFS, (agent_id,)).fetchall())
+    return fetch_all(db, _HANDOFF, _UNREAD_HANDOFFS, (agent_id,))
 
 
 def mark_handoff_read(db: Executor, note_id: str) -> None:
@@ -412,10 +393,7 @@ def mark_handoff_read(db: Executor, note_id: str) -> None:
     Raises:
         NotFound: no handoff note has this id.
     """
-    with db.writer() as conn, translate_errors("handoff note", note_id):
-        conn.execute(_MARK_HANDOFF_READ, (now_ts(), note_id))
-        if conn.changes() == 0:
-            raise NotFound("handoff note", note_id)
+    write_one(db, _MARK_HANDOFF_READ, (now_ts(), note_id), "handoff note", note_id)
 
 
 # -- coordination state ------------------------------------------------------------------------
@@ -423,9 +401,7 @@ def mark_handoff_read(db: Executor, note_id: str) -> None:
 
 def get_state(db: Executor, key: str) -> CoordinationState | None:
     """Return the state entry under `key`, or None."""
-    with db.reader() as conn:
-        row = conn.execute(_SELECT_STATE, (key,)).fetchone()
-    return None if row is None else _STATE.decode(row)
+    return fetch_one(db, _STATE, _SELECT_STATE, (key,))
 
 
 def set_state(db: Executor, state: CoordinationState) -> None:

@@ -30,6 +30,7 @@ from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor
 from pattern_db.errors import InvalidData, NotFound, translate_errors
 from pattern_db.models.event import Event, EventInstance, EventOccurrence, OccurrenceStatus
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.queries.recurrence import compile_rule, expand_recurrence, validate_rrule
 from pattern_db.timeutil import now_ts, to_utc
 
@@ -117,9 +118,7 @@ def create_event(db: Executor, event: Event) -> None:
 
 def get_event(db: Executor, event_id: str) -> Event | None:
     """Return the event with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_EVENT} WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else _EVENT.decode(row)
+    return fetch_one(db, _EVENT, f"{_SELECT_EVENT} WHERE id = ?", (event_id,))
 
 
 def _list_events_sql(agent_id: str | None, all_agents: bool) -> tuple[str, tuple[Any, ...]]:
@@ -144,8 +143,7 @@ def list_events(
         InvalidData: both `agent_id` and `all_agents=True` were given.
     """
     sql, params = _list_events_sql(agent_id, all_agents)
-    with db.reader() as conn:
-        return _EVENT.decode_all(conn.execute(sql, params).fetchall())
+    return fetch_all(db, _EVENT, sql, params)
 
 
 def get_events_in_range(db: Executor, start: datetime, end: datetime) -> list[Event]:
@@ -156,9 +154,7 @@ def get_events_in_range(db: Executor, start: datetime, end: datetime) -> list[Ev
     Raises:
         InvalidData: a bound is naive.
     """
-    with db.reader() as conn:
-        rows = conn.execute(_EVENTS_IN_RANGE, (ts_text(start), ts_text(end))).fetchall()
-    return _EVENT.decode_all(rows)
+    return fetch_all(db, _EVENT, _EVENTS_IN_RANGE, (ts_text(start), ts_text(end)))
 
 
 def update_event(db: Executor, event: Event) -> None:
@@ -174,10 +170,7 @@ def update_event(db: Executor, event: Event) -> None:
     _check_rrule(event)
     params = _EVENT.encode_named(event)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("event", event.id, record=event):
-        conn.execute(_UPDATE_EVENT, params)
-        if conn.changes() == 0:
-            raise NotFound("event", event.id)
+    write_one(db, _UPDATE_EVENT, params, "event", event.id, record=event)
 
 
 def delete_event(db: Executor, event_id: str) -> bool:
@@ -313,9 +306,7 @@ def create_occurrence(db: Executor, occurrence: EventOccurrence) -> None:
 
 def get_occurrence(db: Executor, occurrence_id: str) -> EventOccurrence | None:
     """Return the occurrence with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_OCCURRENCE} WHERE id = ?", (occurrence_id,)).fetchone()
-    return None if row is None else _OCCURRENCE.decode(row)
+    return fetch_one(db, _OCCURRENCE, f"{_SELECT_OCCURRENCE} WHERE id = ?", (occurrence_id,))
 
 
 def get_event_occurrences(db: Executor, event_id: str) -> list[EventOccurrence]:

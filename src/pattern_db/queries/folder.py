@@ -18,6 +18,7 @@ from pattern_db.models.folder import (
     FolderAttachment,
     FolderFile,
 )
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -91,22 +92,17 @@ def create_folder(db: Executor, folder: Folder) -> None:
 
 def get_folder(db: Executor, folder_id: str) -> Folder | None:
     """Return the folder with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_FOLDER} WHERE id = ?", (folder_id,)).fetchone()
-    return None if row is None else _FOLDER.decode(row)
+    return fetch_one(db, _FOLDER, f"{_SELECT_FOLDER} WHERE id = ?", (folder_id,))
 
 
 def get_folder_by_name(db: Executor, name: str) -> Folder | None:
     """Return the folder with this (unique) name, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_FOLDER} WHERE name = ?", (name,)).fetchone()
-    return None if row is None else _FOLDER.decode(row)
+    return fetch_one(db, _FOLDER, f"{_SELECT_FOLDER} WHERE name = ?", (name,))
 
 
 def list_folders(db: Executor) -> list[Folder]:
     """Return every folder ordered by name."""
-    with db.reader() as conn:
-        return _FOLDER.decode_all(conn.execute(f"{_SELECT_FOLDER} ORDER BY name").fetchall())
+    return fetch_all(db, _FOLDER, f"{_SELECT_FOLDER} ORDER BY name")
 
 
 def update_folder(db: Executor, folder: Folder) -> None:
@@ -118,10 +114,7 @@ def update_folder(db: Executor, folder: Folder) -> None:
         NotFound: no folder has this id.
         AlreadyExists: another folder already has the new name.
     """
-    with db.writer() as conn, translate_errors("folder", folder.id, record=folder):
-        conn.execute(_UPDATE_FOLDER, _FOLDER.encode_named(folder))
-        if conn.changes() == 0:
-            raise NotFound("folder", folder.id)
+    write_one(db, _UPDATE_FOLDER, _FOLDER.encode_named(folder), "folder", folder.id, record=folder)
 
 
 def delete_folder(db: Executor, folder_id: str) -> bool:
@@ -158,18 +151,14 @@ def upsert_file(db: Executor, file: FolderFile) -> str:
 
 def get_file(db: Executor, file_id: str) -> FolderFile | None:
     """Return the file with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_FILE} WHERE id = ?", (file_id,)).fetchone()
-    return None if row is None else _FILE.decode(row)
+    return fetch_one(db, _FILE, f"{_SELECT_FILE} WHERE id = ?", (file_id,))
 
 
 def get_file_by_name(db: Executor, folder_id: str, name: str) -> FolderFile | None:
     """Return the file named `name` in a folder, or None."""
-    with db.reader() as conn:
-        row = conn.execute(
-            f"{_SELECT_FILE} WHERE folder_id = ? AND name = ?", (folder_id, name)
-        ).fetchone()
-    return None if row is None else _FILE.decode(row)
+    return fetch_one(
+        db, _FILE, f"{_SELECT_FILE} WHERE folder_id = ? AND name = ?", (folder_id, name)
+    )
 
 
 def list_files_in_folder(db: Executor, folder_id: str) -> list[FolderFile]:
@@ -185,10 +174,7 @@ def mark_file_indexed(db: Executor, file_id: str) -> None:
     Raises:
         NotFound: no file has this id (the reference returned False instead).
     """
-    with db.writer() as conn, translate_errors("file", file_id):
-        conn.execute(_MARK_FILE_INDEXED, (now_ts(), file_id))
-        if conn.changes() == 0:
-            raise NotFound("file", file_id)
+    write_one(db, _MARK_FILE_INDEXED, (now_ts(), file_id), "file", file_id)
 
 
 def delete_file(db: Executor, file_id: str) -> bool:
@@ -230,8 +216,7 @@ def get_file_passages(db: Executor, file_id: str) -> list[FilePassage]:
 
     The reference ordered by chunk_index alone, which it never wrote, so its order was arbitrary.
     """
-    with db.reader() as conn:
-        return _PASSAGE.decode_all(conn.execute(_GET_FILE_PASSAGES, (file_id,)).fetchall())
+    return fetch_all(db, _PASSAGE, _GET_FILE_PASSAGES, (file_id,))
 
 
 def delete_file_passages(db: Executor, file_id: str) -> int:

@@ -11,6 +11,7 @@ from pattern_db.codec import codec_for
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import translate_errors
 from pattern_db.models.import_audit import MigrationAudit
+from pattern_db.queries._rows import fetch_all, fetch_one
 
 __all__ = [
     "count_import_audits",
@@ -44,9 +45,7 @@ def create_import_audit(db: Executor, audit: MigrationAudit) -> None:
 
 def get_import_audit(db: Executor, audit_id: str) -> MigrationAudit | None:
     """Return the audit record with this id (its log decoded into Structs), or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT} WHERE id = ?", (audit_id,)).fetchone()
-    return None if row is None else _AUDIT.decode(row)
+    return fetch_one(db, _AUDIT, f"{_SELECT} WHERE id = ?", (audit_id,))
 
 
 def list_import_audits(db: Executor, limit: int | None = None) -> list[MigrationAudit]:
@@ -57,9 +56,7 @@ def list_import_audits(db: Executor, limit: int | None = None) -> list[Migration
     """
     if limit is not None:
         _validate.limit(limit)
-    with db.reader() as conn:
-        rows = conn.execute(_LIST, (-1 if limit is None else limit,)).fetchall()
-    return _AUDIT.decode_all(rows)
+    return fetch_all(db, _AUDIT, _LIST, (-1 if limit is None else limit,))
 
 
 def count_import_audits(db: Executor) -> int:

@@ -19,9 +19,10 @@ import apsw
 from pattern_db import _validate
 from pattern_db.codec import codec_for, json_text
 from pattern_db.connection import Executor, scalar
-from pattern_db.errors import DbError, InvalidData, NotFound, translate, translate_errors
+from pattern_db.errors import DbError, InvalidData, translate, translate_errors
 from pattern_db.ids import normalize_position
 from pattern_db.models.message import ArchiveSummary, Message, MessageSummary
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.queries.preview import preview_of
 
 __all__ = [
@@ -104,9 +105,7 @@ ON CONFLICT(id) DO UPDATE SET {_ARCHIVE.excluded_assignments(exclude=_KEEP)}"""
 def get_message(db: Executor, message_id: str, *, include_deleted: bool = False) -> Message | None:
     """Return the message with this id, or None (also None when tombstoned, unless asked)."""
     sql = _GET_MESSAGE_ANY if include_deleted else _GET_MESSAGE
-    with db.reader() as conn:
-        row = conn.execute(sql, (message_id,)).fetchone()
-    return None if row is None else _MESSAGE.decode(row)
+    return fetch_one(db, _MESSAGE, sql, (message_id,))
 
 
 def get_messages(db: Executor, agent_id: str, limit: int = 50) -> list[Message]:
@@ -117,9 +116,7 @@ def get_messages(db: Executor, agent_id: str, limit: int = 50) -> list[Message]:
     Raises:
         InvalidData: `limit` is negative.
     """
-    with db.reader() as conn:
-        rows = conn.execute(_GET_MESSAGES, (agent_id, _validate.limit(limit))).fetchall()
-    return _MESSAGE.decode_all(rows)
+    return fetch_all(db, _MESSAGE, _GET_MESSAGES, (agent_id, _validate.limit(limit)))
 
 
 def get_messages_with_archived(
@@ -133,9 +130,7 @@ def get_messages_with_archived(
         InvalidData: `limit` is negative.
     """
     sql = _GET_MESSAGES_WITH_DELETED if include_deleted else _GET_MESSAGES_WITH_ARCHIVED
-    with db.reader() as conn:
-        rows = conn.execute(sql, (agent_id, _validate.limit(limit))).fetchall()
-    return _MESSAGE.decode_all(rows)
+    return fetch_all(db, _MESSAGE, sql, (agent_id, _validate.limit(limit)))
 
 
 def get_messages_after(
@@ -149,9 +144,7 @@ def get_messages_after(
         InvalidData: `after_position` is not a position, or `limit` is negative.
     """
     params = (agent_id, _position(after_position), _validate.limit(limit))
-    with db.reader() as conn:
-        rows = conn.execute(_GET_MESSAGES_AFTER, params).fetchall()
-    return _MESSAGE.decode_all(rows)
+    return fetch_all(db, _MESSAGE, _GET_MESSAGES_AFTER, params)
 
 
 def _batch_messages_sql(
@@ -180,8 +173,7 @@ def get_batch_messages(
     agent, so an agent never reads another agent's messages that happen to share a batch id.
     """
     sql, params = _batch_messages_sql(batch_id, agent_id=agent_id, include_deleted=include_deleted)
-    with db.reader() as conn:
-        return _MESSAGE.decode_all(conn.execute(sql, params).fetchall())
+    return fetch_all(db, _MESSAGE, sql, params)
 
 
 def get_message_summaries(db: Executor, agent_id: str, limit: int = 50) -> list[MessageSummary]:
@@ -190,9 +182,7 @@ def get_message_summaries(db: Executor, agent_id: str, limit: int = 50) -> list[
     Raises:
         InvalidData: `limit` is negative.
     """
-    with db.reader() as conn:
-        rows = conn.execute(_GET_SUMMARIES, (agent_id, _validate.limit(limit))).fetchall()
-    return _SUMMARY.decode_all(rows)
+    return fetch_all(db, _SUMMARY, _GET_SUMMARIES, (agent_id, _validate.limit(limit)))
 
 
 def count_messages(db: Executor, agent_id: str) -> int:
@@ -322,10 +312,7 @@ def update_message_content(
     if content_preview is None:
         content_preview = preview_of(content_json)
     params = (json_text(content_json, "content_json"), content_preview, message_id)
-    with db.writer() as conn, translate_errors("message", message_id):
-        conn.execute(_UPDATE_CONTENT, params)
-        if conn.changes() == 0:
-            raise NotFound("message", message_id)
+    write_one(db, _UPDATE_CONTENT, params, "message", message_id)
 
 
 # -- archive summaries -------------------------------------------------------------------------
@@ -333,16 +320,13 @@ def update_message_content(
 
 def get_archive_summary(db: Executor, summary_id: str) -> ArchiveSummary | None:
     """Return the archive summary with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_ARCHIVE} WHERE id = ?", (summary_id,)).fetchone()
-    return None if row is None else _ARCHIVE.decode(row)
+    return fetch_one(db, _ARCHIVE, f"{_SELECT_ARCHIVE} WHERE id = ?", (summary_id,))
 
 
 def get_archive_summaries(db: Executor, agent_id: str) -> list[ArchiveSummary]:
     """Return an agent's archive summaries ordered by start position (then id)."""
     sql = f"{_SELECT_ARCHIVE} WHERE agent_id = ? ORDER BY start_position, id"
-    with db.reader() as conn:
-        return _ARCHIVE.decode_all(conn.execute(sql, (agent_id,)).fetchall())
+    return fetch_all(db, _ARCHIVE, sql, (agent_id,))
 
 
 def create_archive_summary(db: Executor, summary: ArchiveSummary) -> None:

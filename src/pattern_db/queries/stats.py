@@ -6,6 +6,7 @@ from pattern_db import _validate
 from pattern_db.codec import codec_for
 from pattern_db.connection import Executor
 from pattern_db.models.stats import AgentActivity, ConstellationStats
+from pattern_db.queries._rows import fetch_all
 
 __all__ = ["get_most_active_agents", "get_stats"]
 
@@ -51,5 +52,4 @@ def get_most_active_agents(db: Executor, limit: int = 10) -> list[AgentActivity]
         InvalidData: `limit` is negative.
     """
     _validate.limit(limit)
-    with db.reader() as conn:
-        return _ACTIVITY.decode_all(conn.execute(_MOST_ACTIVE, (limit,)).fetchall())
+    return fetch_all(db, _ACTIVITY, _MOST_ACTIVE, (limit,))

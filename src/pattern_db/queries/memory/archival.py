@@ -16,6 +16,7 @@ from pattern_db.models.memory import (
     MemoryPermission,
     SharedBlockAttachment,
 )
+from pattern_db.queries._rows import fetch_all, fetch_one
 from pattern_db.queries.memory._common import BLOCK, decode_block
 from pattern_db.timeutil import now_ts
 
@@ -85,9 +86,7 @@ _BLOCK_WIDTH = len(BLOCK.columns)
 
 def get_archival_entry(db: Executor, entry_id: str) -> ArchivalEntry | None:
     """Return the archival entry with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_ENTRY} WHERE id = ?", (entry_id,)).fetchone()
-    return None if row is None else _ENTRY.decode(row)
+    return fetch_one(db, _ENTRY, f"{_SELECT_ENTRY} WHERE id = ?", (entry_id,))
 
 
 def list_archival_entries(
@@ -103,8 +102,7 @@ def list_archival_entries(
 
 def list_archival_chunks(db: Executor, parent_entry_id: str) -> list[ArchivalEntry]:
     """Return the chunks of an archival entry ordered by chunk_index."""
-    with db.reader() as conn:
-        return _ENTRY.decode_all(conn.execute(_LIST_CHUNKS, (parent_entry_id,)).fetchall())
+    return fetch_all(db, _ENTRY, _LIST_CHUNKS, (parent_entry_id,))
 
 
 def count_archival_entries(db: Executor, agent_id: str) -> int:
@@ -192,27 +190,22 @@ def get_shared_block_attachment(
     db: Executor, block_id: str, agent_id: str
 ) -> SharedBlockAttachment | None:
     """Return the attachment of a block to an agent, or None."""
-    with db.reader() as conn:
-        row = conn.execute(_GET_ATTACHMENT, (block_id, agent_id)).fetchone()
-    return None if row is None else _ATTACHMENT.decode(row)
+    return fetch_one(db, _ATTACHMENT, _GET_ATTACHMENT, (block_id, agent_id))
 
 
 def list_block_shared_agents(db: Executor, block_id: str) -> list[SharedBlockAttachment]:
     """Return the attachments of a block, oldest first."""
-    with db.reader() as conn:
-        return _ATTACHMENT.decode_all(conn.execute(_BLOCK_ATTACHMENTS, (block_id,)).fetchall())
+    return fetch_all(db, _ATTACHMENT, _BLOCK_ATTACHMENTS, (block_id,))
 
 
 def list_agent_shared_blocks(db: Executor, agent_id: str) -> list[SharedBlockAttachment]:
     """Return the attachments of blocks shared with an agent, oldest first."""
-    with db.reader() as conn:
-        return _ATTACHMENT.decode_all(conn.execute(_AGENT_ATTACHMENTS, (agent_id,)).fetchall())
+    return fetch_all(db, _ATTACHMENT, _AGENT_ATTACHMENTS, (agent_id,))
 
 
 def list_all_shared_block_attachments(db: Executor) -> list[SharedBlockAttachment]:
     """Return every attachment ordered by block, then agent (for exports)."""
-    with db.reader() as conn:
-        return _ATTACHMENT.decode_all(conn.execute(_ALL_ATTACHMENTS).fetchall())
+    return fetch_all(db, _ATTACHMENT, _ALL_ATTACHMENTS)
 
 
 def check_block_access(

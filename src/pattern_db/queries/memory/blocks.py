@@ -14,6 +14,7 @@ from pattern_db.compression import DEFAULT_COMPRESSION_THRESHOLD, compress_snaps
 from pattern_db.connection import Executor
 from pattern_db.errors import NotFound, translate_errors
 from pattern_db.models.memory import MemoryBlock, MemoryBlockType, MemoryPermission
+from pattern_db.queries._rows import write_one
 from pattern_db.queries.memory._common import (
     BLOCK,
     BLOCK_ENTITY,
@@ -225,10 +226,7 @@ def update_block_content(
     params: tuple[Any, ...] = (stored, preview, ts, block_id)
     if frontier is not None:
         sql, params = _UPDATE_CONTENT_FRONTIER, (stored, preview, frontier, ts, block_id)
-    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block_id):
-        conn.execute(sql, params)
-        if conn.changes() == 0:
-            raise NotFound(BLOCK_ENTITY, block_id)
+    write_one(db, sql, params, BLOCK_ENTITY, block_id)
 
 
 def update_block_preview(db: Executor, block_id: str, preview: str | None) -> None:

@@ -23,6 +23,7 @@ from pattern_db.models.memory import (
     UpdateSource,
     UpdateStats,
 )
+from pattern_db.queries._rows import fetch_one, write_one
 from pattern_db.queries.memory._common import (
     BLOCK_ENTITY,
     CHECKPOINT,
@@ -407,10 +408,7 @@ def update_block_frontier(db: Executor, block_id: str, frontier: bytes | None) -
     Raises:
         NotFound: no block has this id.
     """
-    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block_id):
-        conn.execute(_SET_FRONTIER, (frontier, now_ts(), block_id))
-        if conn.changes() == 0:
-            raise NotFound(BLOCK_ENTITY, block_id)
+    write_one(db, _SET_FRONTIER, (frontier, now_ts(), block_id), BLOCK_ENTITY, block_id)
 
 
 def get_block_version_info(db: Executor, block_id: str) -> BlockVersionInfo | None:
@@ -419,9 +417,7 @@ def get_block_version_info(db: Executor, block_id: str) -> BlockVersionInfo | No
     A cache of the block's content is current while all three are unchanged. Inactive blocks
     are included.
     """
-    with db.reader() as conn:
-        row = conn.execute(_VERSION_INFO, (block_id,)).fetchone()
-    return None if row is None else _VERSION.decode(row)
+    return fetch_one(db, _VERSION, _VERSION_INFO, (block_id,))
 
 
 def reset_block_last_seq(db: Executor, block_id: str, new_seq: int) -> None:
