@@ -223,7 +223,7 @@ CREATE TABLE archival_entries (
 -- table archival_fts
 CREATE VIRTUAL TABLE archival_fts USING fts5(
     content, metadata,
-    content='archival_entries', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+    content='archival_entries', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
 );
 
 -- table archival_fts_config
@@ -362,7 +362,7 @@ CREATE TABLE file_passages (
 -- table file_passages_fts
 CREATE VIRTUAL TABLE file_passages_fts USING fts5(
     content,
-    content='file_passages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+    content='file_passages', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
 );
 
 -- table file_passages_fts_config
@@ -478,7 +478,7 @@ CREATE TABLE memory_blocks (
 -- table memory_blocks_fts
 CREATE VIRTUAL TABLE memory_blocks_fts USING fts5(
     label, description, content_preview,
-    content='memory_blocks', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+    content='memory_blocks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
 );
 
 -- table memory_blocks_fts_config
@@ -514,7 +514,7 @@ CREATE TABLE messages (
 -- table messages_fts
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     content_preview,
-    content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+    content='messages', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
 );
 
 -- table messages_fts_config

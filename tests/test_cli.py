@@ -84,9 +84,9 @@ def test_migrate_lists_and_applies(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     _database_at(path, 1)
     listing = run_json("migrate", str(path), "--list")
-    assert [row["state"] for row in listing] == ["applied", "pending", "pending"]  # type: ignore[union-attr,index]
+    assert [row["state"] for row in listing] == ["applied", "pending", "pending", "pending"]  # type: ignore[union-attr,index]
     result = run_json("migrate", str(path))
-    assert result["applied"] == 2  # type: ignore[index]
+    assert result["applied"] == 3  # type: ignore[index]
     listing = run_json("migrate", str(path), "--list")
     assert {row["state"] for row in listing} == {"applied"}  # type: ignore[union-attr,index]
 

@@ -8,6 +8,7 @@ from pattern_db import ConstellationDb, InvalidData, fts
 from pattern_db.fts import FtsMatch
 from pattern_db.models import ArchivalEntry, FilePassage, FolderAttachment, SharedBlockAttachment
 from pattern_db.models.memory import CONSTELLATION_OWNER
+from pattern_db.search.fts_query import looks_like_query
 from tests.search_support import agents, block, folder_with_file, insert, msg
 
 DOCS = {
@@ -48,7 +49,8 @@ def found(db: ConstellationDb, query: str, **kw: object) -> set[str]:
         ("dentist OR deadline", {"m1", "m2", "m3", "m4"}),
         ("deadline NOT Friday", {"m4"}),
         ("appoint*", {"m1", "m5"}),  # prefix
-        ("appoint", set()),  # without * a prefix is not a match
+        ("appo", set()),  # without * a prefix is not a match
+        ("appoint", {"m1", "m5"}),  # porter: appointment(s) stem to appoint
         ("(dentist OR planning) AND deadline", {"m4"}),
         ("NEAR(dentist friday, 2)", {"m1"}),  # two words between them
         ("NEAR(dentist friday, 1)", set()),
@@ -59,8 +61,23 @@ def found(db: ConstellationDb, query: str, **kw: object) -> set[str]:
 def test_fts5_syntax_behaves_as_fts5_defines(
     seeded: ConstellationDb, query: str, expected: set[str]
 ) -> None:
-    assert found(seeded, query) == expected
     assert found(seeded, query, mode="fts5") == expected
+    if looks_like_query(query):  # a phrase, a prefix, NEAR: auto reads it as FTS5 too
+        assert found(seeded, query) == expected
+
+
+def test_auto_reads_prose_as_words_any_of_which_may_match(seeded: ConstellationDb) -> None:
+    ranked = fts.search_messages(seeded, "dentist Friday")
+    assert ids(ranked)[0] == "m1"  # both words
+    assert set(ids(ranked)) == {"m1", "m2", "m3"}
+    # NOT, OR, AND and colons in prose are words, never operators or column filters.
+    assert ids(fts.search_messages(seeded, "deadline NOT Friday"))[0] == "m3"
+    assert found(seeded, "deadline NOT Friday") == {"m1", "m3", "m4"}
+    assert found(seeded, "content_preview: rescheduling") == {"m2"}
+    assert ids(fts.search_messages(seeded, "When is my dentist appointment?"))[0] == "m1"
+    assert fts.search_messages(seeded, "dentist", mode="natural") == fts.search_messages(
+        seeded, "dentist"
+    )
 
 
 def test_diacritics_are_folded(db: ConstellationDb) -> None:
@@ -74,26 +91,27 @@ def test_diacritics_are_folded(db: ConstellationDb) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"),
+    ("query", "natural", "literal"),
     [
-        ("multi-agent", {"m6"}),  # FTS5 reads `-agent` as a column filter
-        ("what's up?", {"m6"}),
-        ("a:b", {"m6"}),  # no column `a`
-        ("c++", {"m6"}),
-        ('"unbalanced', set()),
-        ("NOT remember", {"m7"}),  # NOT is binary in FTS5; here the words "not", "remember"
-        ("hello AND", set()),
-        ("dentist -friday", {"m1"}),  # `-friday` is no column, so the words dentist and friday
-        ("*reads", {"m7"}),  # FTS5's special-query syntax; here the word "reads"
-        ("(", set()),
+        ("multi-agent", {"m6"}, {"m6"}),  # FTS5 reads `-agent` as a column filter
+        ("what's up?", {"m6"}, {"m6"}),  # only stop words: they are kept
+        ("a:b", {"m6"}, {"m6"}),  # no column `a`
+        ("c++", {"m6"}, {"m6"}),
+        ('"unbalanced', set(), set()),
+        ("NOT remember", {"m1", "m5", "m7"}, {"m7"}),  # NOT is binary in FTS5
+        ("hello AND", set(), set()),
+        ("dentist -friday", {"m1", "m2", "m3"}, {"m1"}),  # `-friday` is no column
+        ("*reads", {"m7"}, {"m7"}),  # FTS5's special-query syntax; here the word "reads"
+        ("(", set(), set()),
     ],
 )
-def test_auto_mode_searches_invalid_syntax_as_literal_words(
-    seeded: ConstellationDb, query: str, expected: set[str]
+def test_text_that_is_not_valid_fts5_is_searched_as_words(
+    seeded: ConstellationDb, query: str, natural: set[str], literal: set[str]
 ) -> None:
     insert(seeded, msg("m7", "a1", "not remember the reads"))
-    assert found(seeded, query) == expected
-    assert found(seeded, query, mode="literal") == expected
+    assert found(seeded, query) == natural
+    assert found(seeded, query, mode="natural") == natural
+    assert found(seeded, query, mode="literal") == literal
     with pytest.raises(InvalidData, match="invalid FTS5 query"):
         fts.search_messages(seeded, query, mode="fts5")
     with pytest.raises(InvalidData):
@@ -103,7 +121,7 @@ def test_auto_mode_searches_invalid_syntax_as_literal_words(
 def test_literal_mode_treats_operators_as_words(seeded: ConstellationDb) -> None:
     assert found(seeded, "dentist OR deadline") == {"m1", "m2", "m3", "m4"}
     assert found(seeded, "dentist OR deadline", mode="literal") == set()
-    assert found(seeded, "appoint*", mode="literal") == set()
+    assert found(seeded, "appo*", mode="literal") == set()  # the * is a character here
     assert found(seeded, '"dentist appointment"', mode="literal") == {"m1"}
     assert found(seeded, "Friday dentist", mode="literal") == {"m1"}
 
@@ -121,7 +139,8 @@ def test_blank_query_returns_nothing_or_raises_in_strict_mode(
 
 
 def test_nul_and_lone_surrogates_never_reach_sqlite(seeded: ConstellationDb) -> None:
-    assert ids(fts.search_messages(seeded, "\x00dentist\x00rescheduling")) == ["m2"]
+    assert ids(fts.search_messages(seeded, "\x00dentist\x00rescheduling")) == ["m2", "m1"]
+    assert ids(fts.search_messages(seeded, "\x00dentist\x00rescheduling", mode="literal")) == ["m2"]
     # A lone surrogate becomes U+FFFD, which the tokenizer drops.
     assert ids(fts.search_messages(seeded, "rescheduling \ud800")) == ["m2"]
     assert ids(fts.search_messages(seeded, "rescheduling \ud83d\ude00")) == ["m2"]
@@ -340,9 +359,12 @@ def test_search_all_column_filter_falls_back_per_table(db: ConstellationDb) -> N
         block("b2", "a1", "notes", "the todo list is long"),
         msg("m1", "a1", "label todo reminder"),
     )
+    # In prose a colon is punctuation: every table searches the words (a label hit weighs most).
     merged = fts.search_all(db, "label: todo")
-    # blocks: a column filter on `label`; messages have no such column, so the words match.
-    assert [(m.content_type, m.id) for m in merged] == [("memory_block", "b1"), ("message", "m1")]
+    assert (merged[0].content_type, merged[0].id) == ("memory_block", "b1")
+    assert {m.id for m in merged} == {"b1", "b2", "m1"}
+    # As FTS5 it is a column filter, valid for blocks only.
+    assert ids(fts.search_memory_blocks(db, "label: todo", mode="fts5")) == ["b1"]
     with pytest.raises(InvalidData, match="no such column: label"):
         fts.search_all(db, "label: todo", mode="fts5")
     assert [m.id for m in fts.search_all(db, "todo", content_types=["memory_block"])] == [

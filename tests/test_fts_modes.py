@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from pattern_db import ConstellationDb, InvalidData, fts
 from pattern_db.models import ArchivalEntry, FilePassage
+from pattern_db.search.fts_query import looks_like_query
 from tests.search_support import agents, block, folder_with_file, insert, msg
 
 # Pieces of FTS5 syntax and ordinary words, glued with or without spaces, so that the generated
@@ -78,7 +79,7 @@ def test_auto_and_literal_never_raise_for_any_text() -> None:
         @_SETTINGS
         @given(QUERIES)
         def check(query: str) -> None:
-            for mode in ("auto", "literal"):
+            for mode in ("auto", "literal", "natural"):
                 merged = fts.search_all(db, query, "a1", 5, mode=mode, include_shared=True)
                 assert all(0 < m.score <= 1.0 for m in merged)
                 fts.search_messages(db, query, mode=mode)
@@ -106,8 +107,9 @@ def test_strict_mode_raises_invalid_data_exactly_when_fts5_rejects_the_text() ->
                 assert not valid, query
             else:
                 assert valid, query
-                # Valid syntax is used as written, so auto mode finds the same rows.
-                assert strict == fts.search_messages(db, query)
+                # Valid syntax that is clearly a query is used as written by auto mode too.
+                if looks_like_query(query) and not query.startswith("*"):
+                    assert strict == fts.search_messages(db, query)
 
         check()
 

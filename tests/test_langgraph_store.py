@@ -256,7 +256,7 @@ def test_vector_search_ranks_by_similarity(vstore: PatternStore) -> None:
     assert sorted(keys(found)) == ["food", "pets", "plain", "weather"]
     assert all(r.score is not None for r in found)
     # Words that match no item: ranked by the vectors alone, the unindexed item last.
-    unmatched = vstore.search(("m",), query="pizza please", limit=4)
+    unmatched = vstore.search(("m",), query="mypizzapie please", limit=4)
     assert keys(unmatched)[0] == "food"
     assert keys(unmatched)[3] == "plain"
     assert unmatched[3].score is None
@@ -304,7 +304,8 @@ def test_keyword_search_without_an_index(store: PatternStore) -> None:
     assert keys(found[2:]) == ["b"]
     assert found[2].score is None
     assert keys(store.search(("n",), query="dentist", limit=1, offset=2)) == ["b"]
-    assert keys(store.search(("n",), query="what's up? a:b \"", limit=3)) == ["c", "b", "a"]
+    # Hostile text is searched as words, never an error; every item still comes back.
+    assert sorted(keys(store.search(("n",), query="what's up? a:b \"", limit=3))) == ["a", "b", "c"]
 
 
 def test_pattern_embedder_records_its_model(db: ConstellationDb) -> None:

@@ -51,6 +51,8 @@ from pattern_db.search.fts_query import (
     invalid_query,
     is_special_query,
     literal_expression,
+    looks_like_query,
+    natural_expression,
     parse_mode,
     validate_fts_query,
 )
@@ -175,21 +177,27 @@ def _run_table(
         params["query"] = expression
         return _take_ranked(conn.execute(sql, params), limit)
 
+    def natural() -> list[tuple[Any, ...]]:
+        expression = natural_expression(text)
+        return [] if expression is None else run(expression)
+
     if mode is FtsMode.LITERAL:
         rows = run(literal_expression(text))
+    elif mode is FtsMode.NATURAL or (mode is FtsMode.AUTO and not looks_like_query(text)):
+        rows = natural()
     elif is_special_query(text):
         if mode is FtsMode.FTS5:
             raise invalid_query(text, "a query cannot start with '*' (FTS5 special-query syntax)")
-        rows = run(literal_expression(text))
+        rows = natural()
     else:
         try:
             rows = run(text)
         except apsw.SQLError as exc:
             # SQLITE_ERROR from this fixed statement can only come from the MATCH text (syntax,
-            # unknown column, special query); a literal expression never has either.
+            # unknown column, special query); a natural expression never has either.
             if mode is FtsMode.FTS5:
                 raise invalid_query(text, exc) from exc
-            rows = run(literal_expression(text))
+            rows = natural()
     return _matches(table.content_type, rows)
 
 

@@ -18,6 +18,7 @@ a search grows with its terms, and no question needs more. A piece the tokenizer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -29,11 +30,15 @@ from pattern_db.errors import InvalidData
 __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_QUERY_TERMS",
+    "STOP_WORDS",
     "FtsMode",
     "clean_query",
     "invalid_query",
     "is_special_query",
     "literal_expression",
+    "looks_like_query",
+    "natural_expression",
+    "natural_terms",
     "parse_mode",
     "validate_fts_query",
 ]
@@ -44,17 +49,43 @@ MAX_QUERY_CHARS = 4_000
 # Distinct words a literal (or natural-language) expression may hold.
 MAX_QUERY_TERMS = 64
 
+# A small English stop list (articles, pronouns, auxiliaries, prepositions, conjunctions): words
+# that carry no topic and, OR-ed, match nearly every row. Dropping them keeps natural-language
+# queries short (bench/retrieval.py: nDCG@10 within 0.005 either way, fewer terms to merge).
+_STOP_TEXT = """
+a an the and or but if then else of to in on at by for with from into onto over under
+about as is are was were be been being am do does did doing have has had having it its
+this that these those there here i me my we our you your he him his she her they them
+their what which who whom whose when where why how not no nor so than too very can could
+should would will shall may might must just only also any all each every some such own
+same other more most few both either neither one s t up down out off again further once
+via per
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+# FTS5's unicode61 tokens are runs of letters and digits; "_" and punctuation separate them.
+_TOKEN = re.compile(r"[^\W_]+")
+# Text with one of these is clearly written for FTS5: a phrase, a prefix, NEAR, a first-token
+# anchor. AND/OR/NOT and colons alone are not: "file NOT found", "note: call mum" are prose.
+_QUERY_SYNTAX = re.compile(r'"|\w\*|\bNEAR\(|(?:^|\s)\^')
+
 # Every column an FTS table of the schema indexes (0002_fts.sql); the default column set a
 # standalone validation accepts in column filters (`label: todo`).
 ALL_FTS_COLUMNS = ("content_preview", "label", "description", "content", "metadata")
 
 
 class FtsMode(StrEnum):
-    """How query text is read: as FTS5 syntax when valid, strictly, or as literal words."""
+    """How query text is read.
+
+    NATURAL: words, any of which may match, ranked by bm25 (stop words dropped). FTS5: the text
+    is an FTS5 expression (invalid syntax raises). LITERAL: every word must occur, as written.
+    AUTO: FTS5 when the text is clearly a query (a quote, a `*`, `NEAR(`, `^`) and valid, else
+    NATURAL.
+    """
 
     AUTO = "auto"
     FTS5 = "fts5"
     LITERAL = "literal"
+    NATURAL = "natural"
 
 
 def parse_mode(mode: FtsMode | str) -> FtsMode:
@@ -97,6 +128,33 @@ def is_special_query(text: str) -> bool:
     return a dummy row instead of matches; such text is never a valid search expression here.
     """
     return text.startswith("*")
+
+
+def natural_terms(text: str) -> list[str]:
+    """Return the distinct lower-cased words of `text` in order, stop words dropped.
+
+    When every word is a stop word they are kept ("who are you"); at most MAX_QUERY_TERMS are
+    returned (the first ones), so a long paragraph is still a search.
+    """
+    words = list(dict.fromkeys(_TOKEN.findall(text.lower())))
+    content = [w for w in words if w not in STOP_WORDS]
+    return (content or words)[:MAX_QUERY_TERMS]
+
+
+def natural_expression(text: str) -> str | None:
+    """Return an FTS5 expression matching any word of `text`, or None when it has no word.
+
+    bm25 ranks rows holding more of the words, and rarer ones, first.
+
+    Example: `natural_expression("What's the deadline?")` -> `"deadline"`.
+    """
+    words = natural_terms(text)
+    return " OR ".join(f'"{w}"' for w in words) if words else None
+
+
+def looks_like_query(text: str) -> bool:
+    """Return True when `text` uses FTS5 syntax only a query would (what AUTO reads as FTS5)."""
+    return _QUERY_SYNTAX.search(text) is not None
 
 
 def literal_expression(text: str) -> str:

@@ -267,10 +267,10 @@ class HybridSearchBuilder:
         self._max_vector_distance: float | None = None
         self._min_fts_score: float | None = None
         self._min_score: float | None = None
-        self._fts_mode = FtsMode.AUTO
+        self._fts_mode = FtsMode.NATURAL
 
     def text(self, query: str) -> HybridSearchBuilder:
-        """Set the keyword query (FTS5 syntax when valid, else literal words; see fts_mode)."""
+        """Set the keyword query, read as words by default (any may match; see fts_mode)."""
         if not isinstance(query, str):
             raise InvalidData(f"the search text must be a string, got {type(query).__name__}")
         self._text = query
@@ -322,7 +322,7 @@ class HybridSearchBuilder:
         return self
 
     def fts_mode(self, mode: FtsMode | str) -> HybridSearchBuilder:
-        """Set how the text is read: "auto" (default), "fts5" (strict) or "literal"."""
+        """Set how the text is read: "natural" (default), "auto", "fts5" (strict) or "literal"."""
         self._fts_mode = parse_mode(mode)
         return self
 
