@@ -108,8 +108,6 @@ def list_folders(db: Executor) -> list[Folder]:
 def update_folder(db: Executor, folder: Folder) -> None:
     """Write every column of an existing folder except id and created_at.
 
-    Not in the reference (which had no way to rename a folder or change its path).
-
     Raises:
         NotFound: no folder has this id.
         AlreadyExists: another folder already has the new name.
@@ -172,7 +170,7 @@ def mark_file_indexed(db: Executor, file_id: str) -> None:
     """Set a file's indexed_at to now.
 
     Raises:
-        NotFound: no file has this id (the reference returned False instead).
+        NotFound: no file has this id.
     """
     write_one(db, _MARK_FILE_INDEXED, (now_ts(), file_id), "file", file_id)
 
@@ -188,7 +186,7 @@ def delete_file(db: Executor, file_id: str) -> bool:
 
 
 def create_passage(db: Executor, passage: FilePassage) -> None:
-    """Insert a passage, every column included (the reference never wrote chunk_index).
+    """Insert a passage, every column included.
 
     Raises:
         AlreadyExists: a passage with this id exists.
@@ -200,8 +198,6 @@ def create_passage(db: Executor, passage: FilePassage) -> None:
 
 def create_passages(db: Executor, passages: Iterable[FilePassage]) -> None:
     """Insert many passages in one transaction: all of them are written, or none.
-
-    Not in the reference; a file is cut into many passages at once.
 
     Raises:
         AlreadyExists: a passage id exists already (or repeats in `passages`).
