@@ -225,10 +225,9 @@ def delete_file_passages(db: Executor, file_id: str) -> int:
 def replace_file_passages(db: Executor, file_id: str, passages: Iterable[FilePassage]) -> int:
     """Replace a file's passages atomically (for re-indexing); return how many were removed.
 
-    Readers see either the old passages or the new ones, never a file with none. Not in the
-    reference, where re-indexing was delete_file_passages then create_passage one by one.
-    Embeddings of the removed passages are not touched here (the vector index keys them by
-    passage id); re-embed or delete them through `pattern_db.vector`.
+    Readers see either the old passages or the new ones, never a file with none. The removed
+    passages' embeddings are deleted with them (a trigger); the new passages have none until
+    they are embedded.
 
     Raises:
         NotFound: no file has this id.
