@@ -187,8 +187,8 @@ def upsert_block(
 ) -> None:
     """Insert the block, or update every column but id and created_at if the id exists.
 
-    Deliberate guard: an existing `last_seq` is never lowered (it becomes the larger of the two),
-    so seqs never repeat.
+    An existing `last_seq` is never lowered (it becomes the larger of the two), so seqs never
+    repeat.
 
     Raises:
         AlreadyExists: another active block of the agent has this label.
