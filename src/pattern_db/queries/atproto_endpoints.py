@@ -60,8 +60,7 @@ def set_agent_atproto_endpoint(
 
     A new row takes every column from the record (its timestamps default to now). An existing
     row (same agent_id and endpoint_type) takes did, session_id and config, keeps its created_at
-    and gets updated_at = now. The reference stamped both timestamps with unix now on insert and
-    ignored the record's; here an importer can keep the original times.
+    and gets updated_at = now, so an importer can keep the original times.
 
     Raises:
         ConstraintViolation: `config` is not valid JSON text.

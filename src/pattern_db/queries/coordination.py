@@ -385,8 +385,6 @@ def get_unread_handoffs(db: Executor, agent_id: str) -> list[HandoffNote]:
 def mark_handoff_read(db: Executor, note_id: str) -> None:
     """Mark a note read now; a note already read keeps its first `read_at`.
 
-    The reference overwrote read_at with `datetime('now')` on every call.
-
     Raises:
         NotFound: no handoff note has this id.
     """

@@ -132,11 +132,10 @@ def delete_folder(db: Executor, folder_id: str) -> bool:
 def upsert_file(db: Executor, file: FolderFile) -> str:
     """Insert a file, or update the file of the same folder and name; return the stored id.
 
-    On a clash of (folder_id, name) the existing row keeps its id and indexed_at, as in the
-    reference, and takes content_type, size_bytes, content and uploaded_at from the record. The
-    id returned is the one actually stored, which differs from `file.id` in that case: use it
-    for passages. A file is stale (needs re-indexing) when its indexed_at is None or older than
-    its uploaded_at.
+    On a clash of (folder_id, name) the existing row keeps its id and indexed_at, and takes
+    content_type, size_bytes, content and uploaded_at from the record. The id returned is the
+    one actually stored, which differs from `file.id` in that case: use it for passages. A file
+    is stale (needs re-indexing) when its indexed_at is None or older than its uploaded_at.
 
     Raises:
         AlreadyExists: no file has this folder and name, but `file.id` is taken by another.
@@ -208,10 +207,7 @@ def create_passages(db: Executor, passages: Iterable[FilePassage]) -> None:
 
 
 def get_file_passages(db: Executor, file_id: str) -> list[FilePassage]:
-    """Return a file's passages in document order (chunk_index, then id to break ties).
-
-    The reference ordered by chunk_index alone, which it never wrote, so its order was arbitrary.
-    """
+    """Return a file's passages in document order (chunk_index, then id to break ties)."""
     return fetch_all(db, _PASSAGE, _GET_FILE_PASSAGES, (file_id,))
 
 

@@ -402,8 +402,7 @@ def search_file_passages(
 ) -> list[FtsMatch]:
     """Return the file passages best matching `query`, in one folder or in any.
 
-    With `agent_id`, only passages of folders attached to that agent. (The reference had no
-    passage index.)
+    With `agent_id`, only passages of folders attached to that agent.
 
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
