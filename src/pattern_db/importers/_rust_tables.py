@@ -2,7 +2,7 @@
 
 One spec per table, in foreign-key order: the record type, the query function that writes it,
 and (for tables whose rows point at rows of the same table) the column to order parents first.
-Values are converted by the record's field types (`_convert_row` in rust_db), so the specs only
+Values are converted by the record's field types (`_Converter` in rust_db), so the specs only
 say what is particular to a table.
 """
 

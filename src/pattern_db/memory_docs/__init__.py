@@ -29,13 +29,13 @@ Design note.
   handle later gets a higher seq and is kept. Exporting and compressing a 100 KB document
   takes about a millisecond, so doing it under the write lock is cheaper than validating a
   merge done outside it.
-* Permissions. Edits made with `actor=<agent id>` pass `MemoryGate` (REFERENCE 2.4): the owner
-  with the block's permission, another agent with its shared attachment's permission
-  (`check_block_access`), which may be looser than the block's own, as in the reference.
+* Permissions. Edits made with `actor=<agent id>` pass `MemoryGate`: the owner with the block's
+  permission, another agent with its shared attachment's permission (`check_block_access`),
+  which may be looser than the block's own.
   RequireConsent raises `ConsentRequired` unless `consent=True`; Deny raises `PermissionDenied`.
   `actor=None` is a trusted system call and is not gated.
 * History. Versions are the checkpoints and the stored deltas (seq, time, source). Undo and
-  redo flip `is_active` (REFERENCE 10) and rebuild the document; rollback writes the old state
+  redo flip the deltas' `is_active` and rebuild the document; rollback writes the old state
   as a new change with Loro's `revert_to`; older versions are read by replaying deltas or by
   checking out a stored frontier. Trade-off: only deltas since the last consolidation can be
   undone, and consolidation discards the undone ones.

@@ -159,7 +159,7 @@ class DocsEngine:
         """Apply MemoryGate to `op` by `actor` on `block` (no actor: a trusted system call).
 
         The owner acts with the block's own permission; another agent with the permission of
-        its shared attachment (REFERENCE 2.4 and 3.4), and without one it has no access.
+        its shared attachment, and without one it has no access.
 
         Raises:
             PermissionDenied: the gate says Deny, or the agent has no access to the block.

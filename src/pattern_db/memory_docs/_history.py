@@ -3,10 +3,9 @@
 Versions are the checkpoints (each holds the state up to its `up_to_seq`), the creation
 snapshot (seq 0) while no checkpoint exists, and every delta still stored (undone ones too).
 The content at a delta's seq is its checkpoint plus every delta up to that seq: undone deltas
-are always the newest (REFERENCE 10, with store_update discarding an abandoned redo branch), so
-that replay is exactly what the block held right after the delta was written. A version older
-than the latest checkpoint is reached by checking out a stored frontier in the checkpoint's
-full history (REFERENCE 9: time travel with checkout(frontiers)).
+are always the newest (`store_update` discards an abandoned redo branch), so that replay is
+exactly what the block held right after the delta was written. A version older than the latest
+checkpoint is reached by checking out a stored frontier in the checkpoint's full history.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Small helpers over the `loro` package: building, rendering, diffing and versioning documents.
 
 A block's document holds its text in the text container "content", an optional map "metadata"
-and an optional list "entries" (log blocks), as REFERENCE 9 lays out. The rendered content (what
+and an optional list "entries" (log blocks). The rendered content (what
 `content_preview`, FTS and `char_limit` see) is the text followed by one line per entry.
 """
 

@@ -514,7 +514,7 @@ class MemoryDocs:
         return _history.text_at(self._engine.db, block_id, seq)
 
     def text_at_frontier(self, block_id: str, frontier: bytes) -> str:
-        """Return the block's content at an encoded Loro frontier (checkout, REFERENCE 9).
+        """Return the block's content at an encoded Loro frontier (a Loro checkout).
 
         Raises:
             NotFound: no block has this id.

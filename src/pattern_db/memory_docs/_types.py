@@ -69,7 +69,7 @@ class LoroStorageConfig:
 
 
 class MemoryAccessError(DbError, PermissionError):
-    """An agent may not perform an operation on a memory block (REFERENCE 2.4)."""
+    """An agent may not perform an operation on a memory block."""
 
     def __init__(
         self,

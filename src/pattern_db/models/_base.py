@@ -49,8 +49,8 @@ def id_factory(prefix: str) -> Any:
 def check_not_negative(record: object, *names: str, most: float | None = None) -> None:
     """Raise InvalidData when a named numeric field of `record` is negative (or above `most`).
 
-    Called from `__post_init__` of the configuration Structs whose Rust types are unsigned, so
-    a record built in Python is refused as one decoded from JSON is (msgspec checks the same
+    Called from `__post_init__` of the configuration Structs whose numbers may not be negative,
+    so a record built in Python is refused as one decoded from JSON is (msgspec checks the same
     bounds with `Meta` on decode).
     """
     from pattern_db.errors import InvalidData

@@ -120,15 +120,14 @@ class GroupMember(Record, kw_only=True):
 class AgentAtprotoEndpoint(Record, kw_only=True):
     """An agent's ATProto identity for one endpoint type (row of `agent_atproto_endpoints`).
 
-    created_at and updated_at are aware UTC datetimes stored as canonical text, not the
-    reference's integer unix seconds (a deliberate deviation: one timestamp format everywhere).
+    created_at and updated_at are aware UTC datetimes stored as canonical text.
     """
 
     agent_id: str
     did: str
     endpoint_type: str = ENDPOINT_TYPE_BLUESKY
     session_id: str | None = None
-    config: str | None = None  # raw JSON text, as the reference keeps it
+    config: str | None = None  # raw JSON text
     created_at: datetime = msgspec.field(default_factory=utc_now)
     updated_at: datetime = msgspec.field(default_factory=utc_now)
 

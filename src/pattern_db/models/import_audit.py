@@ -1,7 +1,7 @@
 """Audit records of imports (legacy CAR exports, Letta agent files, Rust-crate databases).
 
-The record types keep the Rust crate's `Migration*` names; `ImportAudit`, `ImportLog` and
-`ImportIssue` name the same classes for what they are.
+The record types are named `Migration*` ("migration" as moving data in from an older system);
+`ImportAudit`, `ImportLog` and `ImportIssue` name the same classes for what they are.
 """
 
 from __future__ import annotations

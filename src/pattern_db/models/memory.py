@@ -198,7 +198,7 @@ def _deny(op: MemoryOp, permission: MemoryPermission) -> Deny:
 
 
 class MemoryGate:
-    """The permission matrix of REFERENCE 2.4, in pure code (the database never enforces it)."""
+    """Which operations each block permission allows, in pure code (the database never checks)."""
 
     @staticmethod
     def check(op: MemoryOp | str, permission: MemoryPermission | str) -> GateDecision:

@@ -85,7 +85,7 @@ class ArchiveSummary(Record, kw_only=True):
 class QueuedMessage(Record, kw_only=True):
     """A message waiting for delivery to another agent (row of `queued_messages`).
 
-    The `*_json` fields hold raw JSON text, as the reference keeps them.
+    The `*_json` fields hold raw JSON text.
     """
 
     id: str = id_factory("queue")

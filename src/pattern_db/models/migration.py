@@ -1,4 +1,4 @@
-"""The import audit records under the Rust crate's module name (`models.import_audit`)."""
+"""The import audit records (`models.import_audit`) under their other module name."""
 
 from pattern_db.models.import_audit import *  # noqa: F403
 from pattern_db.models.import_audit import __all__ as __all__

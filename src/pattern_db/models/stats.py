@@ -8,7 +8,7 @@ __all__ = ["AgentActivity", "ConstellationStats", "DbStats"]
 
 
 class DbStats(Record, kw_only=True):
-    """Row counts (every row, as the reference's connection stats) and file sizes."""
+    """Row counts (every row, archived, deleted and inactive ones included) and file sizes."""
 
     agent_count: int = 0
     group_count: int = 0

@@ -182,7 +182,7 @@ def delete_agent(db: Executor, agent_id: str) -> bool:
 
     Cascades to its messages, memberships, summaries, attachments, handoffs sent and queued
     messages; sets agent_id to NULL on its tasks, events, activity and coordination tasks; leaves
-    its memory blocks and archival entries in place (REFERENCE 1.6).
+    its memory blocks and archival entries in place.
     """
     with db.writer() as conn, translate_errors("agent", agent_id):
         conn.execute("DELETE FROM agents WHERE id = ?", (agent_id,))
@@ -352,7 +352,7 @@ def get_agent_groups(db: Executor, agent_id: str) -> list[AgentGroup]:
 def agent_has_capability(db: Executor, agent_id: str, capability: str) -> bool:
     """Return True if any membership gives the agent a specialist role listing `capability`.
 
-    Supervisor, regular and observer roles never count, as in the reference.
+    Supervisor, regular and observer roles never count.
     """
     with db.reader() as conn:
         return bool(scalar(conn, _AGENT_HAS_CAPABILITY, (agent_id, capability)))

@@ -1,11 +1,9 @@
 """Agents' ATProto identities (DIDs), one per agent and endpoint type.
 
-Deliberate deviation from REFERENCE 10 (migration 0009): created_at and updated_at are stored as
-canonical UTC text and read back as aware datetimes, like every other timestamp here, instead of
-integer unix seconds; one format for every table keeps comparisons and sorting uniform, and keeps
-microseconds. Importers turn legacy integer values into datetimes with `timeutil.parse_ts`, which
-reads unix seconds. As in the reference, agent_id has no foreign key, so an endpoint outlives its
-agent.
+created_at and updated_at are stored as canonical UTC text and read back as aware datetimes,
+like every other timestamp here; one format for every table keeps comparisons and sorting
+uniform, and keeps microseconds. Importers turn integer unix seconds into datetimes with
+`timeutil.parse_ts`. agent_id has no foreign key, so an endpoint outlives its agent.
 """
 
 from __future__ import annotations
@@ -62,8 +60,7 @@ def set_agent_atproto_endpoint(
 
     A new row takes every column from the record (its timestamps default to now). An existing
     row (same agent_id and endpoint_type) takes did, session_id and config, keeps its created_at
-    and gets updated_at = now. The reference stamped both timestamps with unix now on insert and
-    ignored the record's; here an importer can keep the original times.
+    and gets updated_at = now, so an importer can keep the original times.
 
     Raises:
         ConstraintViolation: `config` is not valid JSON text.

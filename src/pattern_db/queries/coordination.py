@@ -1,7 +1,6 @@
 """Activity stream, summaries, notable events, coordination tasks, handoffs and shared state.
 
-Deliberate differences from the reference (REFERENCE 3.6 and 11), each repeated where it applies:
-importance and priority filter and sort by their generated `*_rank` column (low < medium < high <
+Importance and priority filter and sort by their generated `*_rank` column (low < medium < high <
 urgent/critical), never by string; every timestamp is bound from Python in the canonical format;
 updates of a missing row raise `NotFound`; deletes return whether a row went away.
 """
@@ -87,7 +86,7 @@ _RECENT_ACTIVITY = f"{_SELECT_ACTIVITY} ORDER BY timestamp DESC, id DESC LIMIT ?
 _ACTIVITY_SINCE = (
     f"{_SELECT_ACTIVITY} WHERE timestamp >= ? ORDER BY timestamp DESC, id DESC LIMIT ?"
 )
-# NULL importance has a NULL rank, which `>=` excludes, as in the reference.
+# NULL importance has a NULL rank, which `>=` excludes.
 _ACTIVITY_BY_IMPORTANCE = f"""{_SELECT_ACTIVITY} WHERE importance_rank >= ?
 ORDER BY timestamp DESC, id DESC LIMIT ?"""
 _AGENT_ACTIVITY = f"{_SELECT_ACTIVITY} WHERE agent_id = ? ORDER BY timestamp DESC, id DESC LIMIT ?"
@@ -184,8 +183,7 @@ def get_recent_activity_by_importance(
     """Return up to `limit` events at least as important as `min_importance`, newest first.
 
     Compares the importance rank (low < medium < high < critical), so `HIGH` returns high and
-    critical events; the reference compared strings and returned high, low and medium but not
-    critical (REFERENCE 11.14). Events without an importance are never returned.
+    critical events. Events without an importance are never returned.
 
     Raises:
         InvalidData: `min_importance` is not an importance.
@@ -309,8 +307,7 @@ def get_coordination_tasks_by_status(
 ) -> list[CoordinationTask]:
     """Return the tasks with this status, most urgent first, then oldest first.
 
-    Orders by priority rank (urgent > high > medium > low); the reference sorted the strings,
-    which put urgent, medium, low, high (REFERENCE 11.14).
+    Orders by priority rank (urgent > high > medium > low), not by string.
     """
     with db.reader() as conn:
         status = _validate.enum_value(TaskStatus, status, "task status")
@@ -378,17 +375,15 @@ def get_handoff(db: Executor, note_id: str) -> HandoffNote | None:
 def get_unread_handoffs(db: Executor, agent_id: str) -> list[HandoffNote]:
     """Return the unread notes addressed to an agent or broadcast, oldest first.
 
-    Broadcast semantics are the reference's: a broadcast note has a single `read_at` shared by
-    every agent, so once any agent marks it read it is no longer unread for anyone. A targeted
-    note whose recipient is deleted becomes a broadcast (ON DELETE SET NULL).
+    A broadcast note has a single `read_at` shared by every agent, so once any agent marks it
+    read it is no longer unread for anyone. A targeted note whose recipient is deleted becomes a
+    broadcast (ON DELETE SET NULL).
     """
     return fetch_all(db, _HANDOFF, _UNREAD_HANDOFFS, (agent_id,))
 
 
 def mark_handoff_read(db: Executor, note_id: str) -> None:
     """Mark a note read now; a note already read keeps its first `read_at`.
-
-    The reference overwrote read_at with `datetime('now')` on every call.
 
     Raises:
         NotFound: no handoff note has this id.
@@ -417,8 +412,8 @@ def delete_state(db: Executor, key: str) -> bool:
         return conn.changes() > 0
 
 
-# The Rust crate's names for the coordination-task functions (`queries.task` holds the person's
-# own tasks, `create_user_task` and so on).
+# Short names for the coordination-task functions (`queries.task` holds the person's own tasks,
+# `create_user_task` and so on).
 create_task = create_coordination_task
 get_task = get_coordination_task
 get_tasks_by_status = get_coordination_tasks_by_status

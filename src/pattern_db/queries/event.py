@@ -3,18 +3,15 @@
 Design note: recurrence is expanded in Python with python-dateutil, never stored. SQL narrows the
 candidates (an event that starts inside the window, or a recurring series that started before its
 end); `expand_recurrence` (`queries.recurrence`, which starts each expansion near the window) then
-gives the exact instances. Every instant is an aware UTC datetime
-and is bound as canonical text, so windows and reminders are exact to the microsecond (the
-reference compared `datetime()` output with RFC 3339 text, which reduced reminders to a date test,
-REFERENCE 11.1). A rule without its own DTSTART recurs from `starts_at` in UTC: a weekly event at
-14:00Z stays at 14:00Z across a daylight-saving change (its local wall time moves). A rule whose
-text starts with `DTSTART;TZID=Zone:...` recurs in that zone's wall-clock time instead; its
-DTSTART must be the event's `starts_at`.
+gives the exact instances. Every instant is an aware UTC datetime and is bound as canonical text,
+so windows and reminders are exact to the microsecond. A rule without its own DTSTART recurs
+from `starts_at` in UTC: a weekly event at 14:00Z stays at 14:00Z across a daylight-saving change
+(its local wall time moves). A rule whose text starts with `DTSTART;TZID=Zone:...` recurs in that
+zone's wall-clock time instead; its DTSTART must be the event's `starts_at`.
 
-Other deliberate differences from REFERENCE 3.7: create and update write every column (all_day,
-location, external_*, agent_id, REFERENCE 11.15); an RRULE is validated when written; updates of a
-missing row raise `NotFound`; upcoming events and reminders expand recurring events and return
-`EventInstance`s (one per occurrence) rather than the series' `Event`s.
+Create and update write every column (all_day, location, external_*, agent_id); an RRULE is
+validated when written; updates of a missing row raise `NotFound`; upcoming events and reminders
+expand recurring events and return `EventInstance`s (one per occurrence), not the series' `Event`s.
 """
 
 from __future__ import annotations
@@ -136,8 +133,8 @@ def list_events(
 ) -> list[Event]:
     """Return events ordered by start.
 
-    `agent_id` None keeps the reference's meaning: constellation-level events only (agent_id IS
-    NULL), not every event; pass `all_agents=True` for every event.
+    `agent_id` None means constellation-level events only (agent_id IS NULL), not every event;
+    pass `all_agents=True` for every event.
 
     Raises:
         InvalidData: both `agent_id` and `all_agents=True` were given.
@@ -149,7 +146,7 @@ def list_events(
 def get_events_in_range(db: Executor, start: datetime, end: datetime) -> list[Event]:
     """Return the events whose stored `starts_at` is in `[start, end]`, ordered by start.
 
-    As in the reference this does not expand recurrence; `get_occurrences_between` does.
+    This does not expand recurrence; `get_occurrences_between` does.
 
     Raises:
         InvalidData: a bound is naive.
@@ -159,8 +156,6 @@ def get_events_in_range(db: Executor, start: datetime, end: datetime) -> list[Ev
 
 def update_event(db: Executor, event: Event) -> None:
     """Write every column of an existing event except id and created_at; updated_at becomes now.
-
-    The reference left agent_id, all_day, location and external_* unchanged (REFERENCE 11.15).
 
     Raises:
         NotFound: no event has this id.
@@ -244,9 +239,8 @@ def get_upcoming_events(
 ) -> list[EventInstance]:
     """Return the instances starting in `[now, now + hours]`, soonest first.
 
-    Recurring events contribute each of their instances in the window (the reference only looked
-    at the series' first start). Instances whose tracked occurrence is cancelled or skipped are
-    left out. `now` defaults to the current time.
+    Recurring events contribute each of their instances in the window. Instances whose tracked
+    occurrence is cancelled or skipped are left out. `now` defaults to the current time.
 
     Raises:
         InvalidData: `now` is naive, or a stored RRULE is invalid.
@@ -265,10 +259,10 @@ def get_events_needing_reminders(
 ) -> list[EventInstance]:
     """Return the instances whose reminder is due (`starts_at - reminder <= now < starts_at`).
 
-    Exact to the microsecond (the reference's comparison was in effect date-only), recurring
-    events expanded, soonest first. Instances whose tracked occurrence is cancelled or skipped
-    are left out. An instance stays due until it starts; callers record what they have sent
-    (for example as an occurrence). `now` defaults to the current time.
+    Exact to the microsecond, recurring events expanded, soonest first. Instances whose tracked
+    occurrence is cancelled or skipped are left out. An instance stays due until it starts;
+    callers record what they have sent (for example as an occurrence). `now` defaults to the
+    current time.
 
     Example: an event at 10:15Z with `reminder_minutes=15` is due from `now=10:00:00.000000Z`
     (inclusive) until 10:15Z (exclusive).
@@ -324,7 +318,7 @@ def update_occurrence_status(
     """Set an occurrence's status.
 
     Raises:
-        NotFound: no occurrence has this id (the reference returned False).
+        NotFound: no occurrence has this id.
         InvalidData: `status` is not an occurrence status.
     """
     with db.writer() as conn, translate_errors("event occurrence", occurrence_id):

@@ -108,8 +108,6 @@ def list_folders(db: Executor) -> list[Folder]:
 def update_folder(db: Executor, folder: Folder) -> None:
     """Write every column of an existing folder except id and created_at.
 
-    Not in the reference (which had no way to rename a folder or change its path).
-
     Raises:
         NotFound: no folder has this id.
         AlreadyExists: another folder already has the new name.
@@ -134,11 +132,10 @@ def delete_folder(db: Executor, folder_id: str) -> bool:
 def upsert_file(db: Executor, file: FolderFile) -> str:
     """Insert a file, or update the file of the same folder and name; return the stored id.
 
-    On a clash of (folder_id, name) the existing row keeps its id and indexed_at, as in the
-    reference, and takes content_type, size_bytes, content and uploaded_at from the record. The
-    id returned is the one actually stored, which differs from `file.id` in that case: use it
-    for passages. A file is stale (needs re-indexing) when its indexed_at is None or older than
-    its uploaded_at.
+    On a clash of (folder_id, name) the existing row keeps its id and indexed_at, and takes
+    content_type, size_bytes, content and uploaded_at from the record. The id returned is the
+    one actually stored, which differs from `file.id` in that case: use it for passages. A file
+    is stale (needs re-indexing) when its indexed_at is None or older than its uploaded_at.
 
     Raises:
         AlreadyExists: no file has this folder and name, but `file.id` is taken by another.
@@ -172,7 +169,7 @@ def mark_file_indexed(db: Executor, file_id: str) -> None:
     """Set a file's indexed_at to now.
 
     Raises:
-        NotFound: no file has this id (the reference returned False instead).
+        NotFound: no file has this id.
     """
     write_one(db, _MARK_FILE_INDEXED, (now_ts(), file_id), "file", file_id)
 
@@ -188,7 +185,7 @@ def delete_file(db: Executor, file_id: str) -> bool:
 
 
 def create_passage(db: Executor, passage: FilePassage) -> None:
-    """Insert a passage, every column included (the reference never wrote chunk_index).
+    """Insert a passage, every column included.
 
     Raises:
         AlreadyExists: a passage with this id exists.
@@ -201,8 +198,6 @@ def create_passage(db: Executor, passage: FilePassage) -> None:
 def create_passages(db: Executor, passages: Iterable[FilePassage]) -> None:
     """Insert many passages in one transaction: all of them are written, or none.
 
-    Not in the reference; a file is cut into many passages at once.
-
     Raises:
         AlreadyExists: a passage id exists already (or repeats in `passages`).
         ConstraintViolation: a passage's file does not exist, or a chunk_index is negative.
@@ -212,10 +207,7 @@ def create_passages(db: Executor, passages: Iterable[FilePassage]) -> None:
 
 
 def get_file_passages(db: Executor, file_id: str) -> list[FilePassage]:
-    """Return a file's passages in document order (chunk_index, then id to break ties).
-
-    The reference ordered by chunk_index alone, which it never wrote, so its order was arbitrary.
-    """
+    """Return a file's passages in document order (chunk_index, then id to break ties)."""
     return fetch_all(db, _PASSAGE, _GET_FILE_PASSAGES, (file_id,))
 
 
@@ -229,10 +221,9 @@ def delete_file_passages(db: Executor, file_id: str) -> int:
 def replace_file_passages(db: Executor, file_id: str, passages: Iterable[FilePassage]) -> int:
     """Replace a file's passages atomically (for re-indexing); return how many were removed.
 
-    Readers see either the old passages or the new ones, never a file with none. Not in the
-    reference, where re-indexing was delete_file_passages then create_passage one by one.
-    Embeddings of the removed passages are not touched here (the vector index keys them by
-    passage id); re-embed or delete them through `pattern_db.vector`.
+    Readers see either the old passages or the new ones, never a file with none. The removed
+    passages' embeddings are deleted with them (a trigger); the new passages have none until
+    they are embedded.
 
     Raises:
         NotFound: no file has this id.

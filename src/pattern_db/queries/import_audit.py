@@ -1,7 +1,7 @@
 """Import audit records (table `migration_audit`): one row per import run, with its log.
 
-"Migration" in the Rust crate's names means moving data in from an older system; the functions
-are named for the import audit they record, with the crate's names kept as aliases.
+"Migration" in the table's name means moving data in from an older system; the functions are
+named for the import audit they record, with `*_migration_audit*` names kept as aliases.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def count_import_audits(db: Executor) -> int:
         return int(scalar(conn, "SELECT count(*) FROM migration_audit"))
 
 
-# The Rust crate's names.
+# The same functions under their `migration_audit` names.
 create_migration_audit = create_import_audit
 get_migration_audit = get_import_audit
 list_migration_audits = list_import_audits

@@ -3,10 +3,10 @@
 Positions are 20-digit zero-padded snowflakes, so comparing them as text (as every query here
 does, straight off the `(agent_id, position)` indexes) is comparing them as numbers. Position
 arguments are validated and re-padded with `ids.normalize_position` semantics; a malformed one
-raises `InvalidData` instead of silently comparing wrong (the reference compared whatever text
-it was given). Tombstoned messages (`is_deleted`) are hidden from every read unless the function
-offers `include_deleted=True`. Every write writes every column of its record; a message without
-`content_preview` gets one derived from its content JSON (`queries.preview`), so search finds it.
+raises `InvalidData` instead of silently comparing wrong. Tombstoned messages (`is_deleted`) are
+hidden from every read unless the function offers `include_deleted=True`. Every write writes
+every column of its record; a message without `content_preview` gets one derived from its
+content JSON (`queries.preview`), so search finds it.
 """
 
 from __future__ import annotations
@@ -169,8 +169,8 @@ def get_batch_messages(
     """Return the messages of a batch ordered by sequence_in_batch (NULLs first), then position.
 
     Archived messages are included (a batch is returned whole); tombstoned ones are not unless
-    asked. Unlike the reference, which ignored the agent, `agent_id` scopes the batch to one
-    agent, so an agent never reads another agent's messages that happen to share a batch id.
+    asked. `agent_id` scopes the batch to one agent, so an agent never reads another agent's
+    messages that happen to share a batch id.
     """
     sql, params = _batch_messages_sql(batch_id, agent_id=agent_id, include_deleted=include_deleted)
     return fetch_all(db, _MESSAGE, sql, params)
@@ -279,8 +279,7 @@ def archive_messages(db: Executor, agent_id: str, before_position: str | int) ->
 def delete_messages(db: Executor, agent_id: str, before_position: str | int) -> int:
     """Tombstone an agent's messages strictly before `before_position`; return how many.
 
-    A soft delete (`is_deleted = 1`, as the reference's M7): rows stay for audits and exports
-    but every read hides them.
+    A soft delete (`is_deleted = 1`): rows stay for audits and exports but every read hides them.
 
     Raises:
         InvalidData: `before_position` is not a position.

@@ -37,8 +37,7 @@ DELETE FROM queued_messages WHERE processed_at IS NOT NULL AND processed_at < ?"
 def create_queued_message(db: Executor, message: QueuedMessage) -> None:
     """Enqueue a message, every column taken from the record (created_at included).
 
-    Deleting the target agent deletes its queued messages (the schema cascades; the reference's
-    plain foreign key made that delete fail instead).
+    Deleting the target agent deletes its queued messages (the foreign key cascades).
 
     Raises:
         AlreadyExists: a queued message with this id exists.
@@ -69,8 +68,7 @@ def mark_message_processed(
     """Set a queued message's processed_at (now by default, bound from Python in canonical text).
 
     Marking an already processed message again keeps its first processed_at, so the retention
-    window of `delete_old_processed` counts from when it was really processed. (The reference
-    wrote SQL `datetime('now')` text, overwrote it on every call and ignored missing ids.)
+    window of `delete_old_processed` counts from when it was really processed.
 
     Raises:
         NotFound: no queued message has this id.
@@ -86,9 +84,8 @@ def mark_message_processed(
 def delete_old_processed(db: Executor, hours: float) -> int:
     """Delete messages processed more than `hours` ago; return how many were deleted.
 
-    The cutoff is computed in Python and compared as canonical text (the reference compared
-    SQLite's `datetime('now')` format with RFC 3339 text, which is wrong within a day).
-    Pending messages are never deleted.
+    The cutoff is computed in Python and compared as canonical text, so it is exact to the
+    microsecond. Pending messages are never deleted.
 
     Raises:
         InvalidData: `hours` is negative.

@@ -84,12 +84,11 @@ def list_enabled_data_sources(db: Executor) -> list[DataSource]:
 def update_data_source(db: Executor, source: DataSource) -> None:
     """Write every column of an existing source except id and created_at; updated_at becomes now.
 
-    Unlike the reference, the sync fields (last_sync_at, sync_cursor) are written too, so the
-    record read back equals the record written (apart from updated_at), and updated_at is the
-    time of the write rather than the record's value.
+    The sync fields (last_sync_at, sync_cursor) are written too, so the record read back equals
+    the record written, apart from updated_at: the time of the write, not the record's value.
 
     Raises:
-        NotFound: no data source has this id (the reference returned False instead).
+        NotFound: no data source has this id.
         AlreadyExists: another data source already has the new name.
     """
     params = _SOURCE.encode_named(source)
@@ -103,7 +102,7 @@ def update_sync_state(db: Executor, source_id: str, cursor: str | None) -> None:
     None clears the cursor.
 
     Raises:
-        NotFound: no data source has this id (the reference returned False instead).
+        NotFound: no data source has this id.
     """
     params = {"now": now_ts(), "cursor": cursor, "id": source_id}
     write_one(db, _UPDATE_SYNC_STATE, params, "data source", source_id)
@@ -113,7 +112,7 @@ def set_data_source_enabled(db: Executor, source_id: str, enabled: bool) -> None
     """Enable or disable a data source (updated_at becomes now).
 
     Raises:
-        NotFound: no data source has this id (the reference returned False instead).
+        NotFound: no data source has this id.
     """
     write_one(
         db, _SET_ENABLED, (1 if enabled else 0, now_ts(), source_id), "data source", source_id

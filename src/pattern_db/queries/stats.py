@@ -34,8 +34,8 @@ LIMIT ?
 def get_stats(db: Executor) -> ConstellationStats:
     """Return live counts: agents, groups, messages (tombstones excluded), active blocks, archival.
 
-    The reference's `queries::stats::DbStats`; named ConstellationStats here because `DbStats`
-    is the connection-level record (every row counted, file sizes): `ConstellationDb.stats()`.
+    Not to be confused with `DbStats`, the connection-level record (every row counted, file
+    sizes) of `ConstellationDb.stats()`.
     """
     with db.reader() as conn:
         row = conn.execute(_GET_STATS).fetchone()

@@ -1,11 +1,10 @@
 """User-facing (ADHD) tasks: create, look up, list, subtasks, due-soon, update, delete, summaries.
 
-Deliberate differences from the reference (REFERENCE 3.8 and 11), each repeated where it applies:
-create and update write every column (tags, estimated/actual minutes, notes, agent_id); priority
-sorts by rank (low < medium < high < urgent < critical), never by string; `completed_at` is set
-when a task becomes completed and cleared when it is reopened; due-soon leaves overdue tasks out
-unless asked; timestamps are bound from Python in the canonical format; updates of a missing task
-raise `NotFound`.
+Create and update write every column (tags, estimated/actual minutes, notes, agent_id); priority
+sorts by rank (low < medium < high < urgent < critical); `completed_at` is set when a task becomes
+completed and cleared when it is reopened; due-soon leaves overdue tasks out unless asked;
+timestamps are bound from Python in the canonical format; updates of a missing task raise
+`NotFound`.
 """
 
 from __future__ import annotations
@@ -52,8 +51,7 @@ WHERE due_at IS NOT NULL AND due_at <= :deadline AND (:include_overdue OR due_at
 ORDER BY due_at, priority_rank DESC, id"""
 _UPDATE_PRIORITY = "UPDATE tasks SET priority = ?, updated_at = ? WHERE id = ?"
 # completed_at follows the status: completing sets it (keeping the first completion time when the
-# task was already completed), any other status clears it. The reference used
-# COALESCE(new, completed_at) and so never cleared it on reopen (REFERENCE 11.15).
+# task was already completed), any other status clears it, so a reopened task is not completed.
 _UPDATE_STATUS = """
 UPDATE tasks SET
     completed_at = CASE
@@ -107,8 +105,7 @@ def _summaries_sql(agent_id: str | None, all_agents: bool) -> tuple[str, tuple[A
 def create_user_task(db: Executor, task: Task) -> None:
     """Insert a task exactly as given, every column included.
 
-    The reference dropped tags, estimated/actual minutes and notes (REFERENCE 11.15). The record
-    is stored as given (completed_at included), so imports keep their history.
+    The record is stored as given (completed_at included), so imports keep their history.
 
     Raises:
         AlreadyExists: a task with this id exists.
@@ -132,9 +129,9 @@ def list_tasks(
 ) -> list[Task]:
     """Return tasks, most urgent first, then by due date (undated last).
 
-    `agent_id` None keeps the reference's meaning: constellation-level tasks only (agent_id IS
-    NULL), not every task; pass `all_agents=True` for every task. Completed and cancelled tasks
-    are left out unless `include_completed`. Priority sorts by rank, not by string.
+    `agent_id` None means constellation-level tasks only (agent_id IS NULL), not every task;
+    pass `all_agents=True` for every task. Completed and cancelled tasks are left out unless
+    `include_completed`. Priority sorts by rank, not by string.
 
     Raises:
         InvalidData: both `agent_id` and `all_agents=True` were given.
@@ -157,9 +154,9 @@ def get_tasks_due_soon(
 ) -> list[Task]:
     """Return open tasks due between `now` and `now + hours` (inclusive), soonest first.
 
-    Overdue tasks (due before `now`) come back only with `include_overdue=True`; the reference
-    always included them. `now` defaults to the current time; the bounds are bound as canonical
-    text, so the comparison is exact to the microsecond.
+    Overdue tasks (due before `now`) come back only with `include_overdue=True`. `now` defaults
+    to the current time; the bounds are bound as canonical text, so the comparison is exact to
+    the microsecond.
 
     Raises:
         InvalidData: `now` is a naive datetime.
@@ -176,8 +173,7 @@ def get_tasks_due_soon(
 def update_user_task_status(db: Executor, task_id: str, status: UserTaskStatus | str) -> None:
     """Set a task's status; completing sets completed_at to now, any other status clears it.
 
-    A task that is already completed keeps its first completion time. The reference never cleared
-    completed_at when a task was reopened (REFERENCE 11.15). updated_at becomes now.
+    A task that is already completed keeps its first completion time. updated_at becomes now.
 
     Raises:
         NotFound: no task has this id.
@@ -202,9 +198,8 @@ def update_user_task_priority(db: Executor, task_id: str, priority: UserTaskPrio
 def update_user_task(db: Executor, task: Task) -> None:
     """Write every column of an existing task except id and created_at; updated_at becomes now.
 
-    Unlike the reference, agent_id, tags, estimated/actual minutes and notes are written too
-    (REFERENCE 11.15). completed_at follows the status as in `update_user_task_status`: a status
-    other than completed clears it, and completed with no completed_at sets it to now.
+    completed_at follows the status as in `update_user_task_status`: a status other than
+    completed clears it, and completed with no completed_at sets it to now.
 
     Raises:
         NotFound: no task has this id.

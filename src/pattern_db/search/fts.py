@@ -17,8 +17,8 @@ applied in the join. The trade-offs:
 * **Merging tables (`search_all`).** bm25 values of different tables are not comparable: the idf and
   length terms come from each table's own statistics, and FTS5 clamps the idf of a term found in
   more than half of a table's rows to 1e-6, so a block found in 3 of 4 memory blocks scores about
-  -0.000003 however good the match is, while a weak message match scores -2. Raw ranks (the
-  reference) would bury it. Each match therefore carries `score = rank / best rank of its table`
+  -0.000003 however good the match is, while a weak message match scores -2: raw ranks would
+  bury it. Each match therefore carries `score = rank / best rank of its table`
   for this query: 1.0 for the best hit of a table, in (0, 1] and proportional to bm25 below it, and
   independent of `limit`. `search_all` merges by score, then content type, then id. The same score
   is what `pattern_db.search` calls `fts_normalized`.
@@ -30,7 +30,7 @@ applied in the join. The trade-offs:
   passages. `pattern_db.vector` and `pattern_db.search` apply the same scope.
 * **Stats** count what the index holds (the `*_docsize` shadow tables, one row per indexed
   document), next to the content-table count; `COUNT(*)` on an external-content FTS table reads
-  the content table and cannot show drift (REFERENCE 11.9).
+  the content table and cannot show drift.
 """
 
 from __future__ import annotations
@@ -346,7 +346,7 @@ def search_memory_blocks(
 ) -> list[FtsMatch]:
     """Return the memory blocks best matching `query` in label, description or content.
 
-    bm25 weighs label 3, description 1.5, content 1 (the reference weighed all alike). Inactive
+    bm25 weighs label 3, description 1.5, content 1. Inactive
     blocks are skipped unless `include_inactive`. With `agent_id`, the agent's scope: its own
     blocks, those shared with it and constellation-owned ones (`include_shared=False`: its own).
 
@@ -410,8 +410,7 @@ def search_file_passages(
 ) -> list[FtsMatch]:
     """Return the file passages best matching `query`, in one folder or in any.
 
-    With `agent_id`, only passages of folders attached to that agent. (The reference had no
-    passage index.)
+    With `agent_id`, only passages of folders attached to that agent.
 
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
@@ -506,8 +505,8 @@ def optimize_all_fts(db: Executor) -> None:
 def get_fts_stats(db: Executor) -> FtsStats:
     """Return the documents each FTS index holds, beside its content table's row count.
 
-    Counted in the `*_docsize` shadow tables; the reference's `COUNT(*)` on an external-content
-    FTS table reads the content table, so it could never show an index out of step.
+    Counted in the `*_docsize` shadow tables: `COUNT(*)` on an external-content FTS table reads
+    the content table, so it could never show an index out of step.
     """
     with db.reader() as conn:
         tables = tuple(

@@ -179,7 +179,7 @@ def validate_fts_query(query: str, *, columns: Sequence[str] = ALL_FTS_COLUMNS) 
     """Return None when FTS5 accepts `query` as written (column filters may name `columns`).
 
     The check runs the query against an empty private in-memory FTS5 table, so it accepts exactly
-    what a search in `fts5` mode accepts. The reference only counted quotes and parentheses.
+    what a search in `fts5` mode accepts.
 
     Raises:
         InvalidData: the query is empty, or FTS5 rejects it (the message gives SQLite's reason).

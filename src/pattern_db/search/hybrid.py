@@ -24,15 +24,8 @@ and deleted messages, inactive blocks, sharing, folders; `pattern_db.search.tabl
   VECTOR_ONLY the score is that retriever's normalised score. Results are keyed by (content
   type, id), ordered by score, then content type, then id.
 
-Departures from REFERENCE section 6 (and 11, items 6 and 7): the best keyword hit normalises to
-1.0, not 0; thresholds apply in every mode, not only single-retriever ones; linear fusion has
-default weights; results are keyed by (content type, id), not id alone, and ties are broken
-deterministically, not in hash-map order; the fused score is normalised to [0, 1] (raw RRF is at
-most 2/61); the keyword list of several content types is merged by normalised score, not
-concatenated; vector hits carry their content; file passages are searched, not dropped; the agent
-filter reaches the vector search (it was ignored) and archived/deleted/inactive rows are skipped
-there too; an explicit HYBRID mode needs both a text and an embedding (use AUTO to take whichever
-is given).
+Modes: an explicit HYBRID needs both a text and an embedding; AUTO (the default) runs both when
+both are given, else whichever is given.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Legacy Pattern CAR exports (v0, v1, v2) straight into the schema, in one transaction.
 
-Mapping (FORMATS section 4.2, with its recommendations): ids, positions and batch ids are kept
-(the `mem:`/`group:` prefixes of the Rust converter are never added); timestamps are kept;
-agent settings with no column go into the agent's config; memories of type archival become
-archival entries, the others Loro-backed memory blocks; a memory shared by several agents is
-owned by the first and attached to the others with their relation's access level; the
-concatenated `message_summary` becomes a chain of archive summaries.
+Mapping: ids, positions and batch ids are kept (memory and group ids without the `mem:`/`group:`
+prefix a serialised id may carry); timestamps are kept; agent settings with no column go into the
+agent's config; memories of type archival become archival entries, the others Loro-backed memory
+blocks; a memory shared by several agents is owned by the first and attached to the others with
+their relation's access level; the concatenated `message_summary` becomes a chain of archive
+summaries.
 """
 
 from __future__ import annotations

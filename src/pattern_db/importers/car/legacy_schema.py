@@ -1,8 +1,8 @@
 """The records of legacy (SurrealDB-era) Pattern CAR exports, v0-v2, as msgspec Structs.
 
 Decoding a block into these Structs checks its shape, and an error names the field
-(`at $.messages[3][0].id`). Optional fields accept both a null and a missing key, as the Rust
-serializer wrote either depending on the field.
+(`at $.messages[3][0].id`). Optional fields accept both a null and a missing key, as Pattern's
+exporter wrote either depending on the field.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """v3 CAR exports (the SQLite-era layout of pattern_core::export) into the schema.
 
-Unlike the Rust importer, timestamps, parent links and summary chains are kept, and with
-`preserve_ids=False` every reference between imported records (parents, summary chains,
-attachments' blocks) is remapped, not dropped.
+Timestamps, parent links and summary chains are kept, and with `preserve_ids=False` every
+reference between imported records (parents, summary chains, attachments' blocks) is remapped.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ Design note.
   write after the reads) unless told not to; `sweep_ttl()` or the sweeper thread deletes
   expired items; `ttl={"omit_expired": True}` hides them before the sweep.
 * Async. `abatch` embeds with the embedder's async methods, then runs the same sync code on the
-  store's own worker thread (`_run_sync`, one place to switch to `pattern_db.aio`).
+  store's own worker thread (`_run_sync`).
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def upsert_archival_entries(db: Executor, entries: Sequence[ArchivalEntry]) -> N
 def delete_archival_entry(db: Executor, entry_id: str) -> bool:
     """Delete an archival entry and, by cascade, its chunks; return whether it existed.
 
-    Embeddings are not linked by a key; delete them with `vector.delete_embeddings`.
+    Its embeddings are deleted with it (a trigger).
     """
     with db.writer() as conn, translate_errors("archival entry", entry_id):
         conn.execute("DELETE FROM archival_entries WHERE id = ?", (entry_id,))
@@ -167,7 +167,7 @@ def create_shared_block_attachment(
 ) -> None:
     """Share a block with an agent at `permission`; sharing again updates it (an upsert).
 
-    `attached_at` defaults to now and is refreshed on every call, as in the reference.
+    `attached_at` defaults to now and is refreshed on every call.
 
     Raises:
         ConstraintViolation: the block or the agent does not exist.
@@ -214,8 +214,7 @@ def check_block_access(
     """Return (block id, effective permission) of the requester on owner's block, or None.
 
     The owner gets the block's own permission; another agent gets its attachment's permission
-    (REFERENCE 11.13: it wins even when looser than the block's own). Only active blocks count;
-    deliberate fix: the reference's owner path also returned deactivated blocks.
+    (it wins even when looser than the block's own). Only active blocks count, on both paths.
     """
     with db.reader() as conn:
         if requester_id == owner_id:

@@ -1,7 +1,7 @@
 """Memory blocks: create, look up, list, update, deactivate and delete.
 
-Soft delete (REFERENCE 11.11 fixed): a deactivated block is hidden from every read unless the
-call asks for it, and its label can be reused (the unique index covers active blocks only).
+Soft delete: a deactivated block is hidden from every read unless the call asks for it, and its
+label can be reused (the unique index covers active blocks only).
 """
 
 from __future__ import annotations
@@ -105,11 +105,7 @@ _DELETE_BLOCK = "DELETE FROM memory_blocks WHERE id = ?"
 
 
 def get_block(db: Executor, block_id: str, *, include_inactive: bool = False) -> MemoryBlock | None:
-    """Return the block with this id, or None (also None when deactivated, unless asked).
-
-    Deliberate fix (REFERENCE 11.11): the reference returned deactivated blocks here while its
-    list functions hid them.
-    """
+    """Return the block with this id, or None (also None when deactivated, unless asked)."""
     with db.reader() as conn:
         row = conn.execute(_GET_BLOCK if include_inactive else _GET_ACTIVE_BLOCK, (block_id,))
         found = row.fetchone()
@@ -154,8 +150,7 @@ def list_all_blocks(db: Executor) -> list[MemoryBlock]:
 def list_blocks_by_label_prefix(db: Executor, prefix: str) -> list[MemoryBlock]:
     """Return the active blocks of every agent whose label starts with `prefix`, by label.
 
-    Deliberate fix: the prefix is literal and case-sensitive; the reference used LIKE, where `_`
-    and `%` in the prefix were wildcards and ASCII case was ignored.
+    The prefix is literal and case-sensitive: `_` and `%` are ordinary characters.
     """
     with db.reader() as conn:
         return decode_blocks(conn.execute(_LIST_BY_PREFIX, (prefix,)).fetchall())
@@ -192,8 +187,8 @@ def upsert_block(
 ) -> None:
     """Insert the block, or update every column but id and created_at if the id exists.
 
-    Deliberate guard: an existing `last_seq` is never lowered (it becomes the larger of the two),
-    so seqs never repeat.
+    An existing `last_seq` is never lowered (it becomes the larger of the two), so seqs never
+    repeat.
 
     Raises:
         AlreadyExists: another active block of the agent has this label.
@@ -339,8 +334,8 @@ def deactivate_block(db: Executor, block_id: str) -> None:
 def delete_block(db: Executor, block_id: str) -> bool:
     """Delete the block for good; return whether it existed.
 
-    Cascades to its checkpoints, deltas and shared attachments (REFERENCE 1.6). Embeddings are
-    not linked by a key; delete them with `vector.delete_embeddings`.
+    Cascades to its checkpoints, deltas and shared attachments; its embeddings are deleted with
+    it (a trigger).
     """
     with db.writer() as conn, translate_errors(BLOCK_ENTITY, block_id):
         conn.execute(_DELETE_BLOCK, (block_id,))

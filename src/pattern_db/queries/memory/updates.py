@@ -1,10 +1,10 @@
 """Memory-block checkpoints and deltas: store, read since, consolidate, undo and redo.
 
-Design (DESIGN 5, REFERENCE 3.3 and 11.3-11.5 fixed): every delta gets `seq = last_seq + 1` from
-the block row in the same transaction as its insert, so seqs start at 1 and never repeat, even
-after consolidation deletes rows. A checkpoint records the highest seq it covers (`up_to_seq`),
-and reads select the deltas after it by seq, never by timestamp, inside one read snapshot, so an
-update stored while a consolidation runs is always either in the checkpoint or returned after it.
+Design: every delta gets `seq = last_seq + 1` from the block row in the same transaction as its
+insert, so seqs start at 1 and never repeat, even after consolidation deletes rows. A checkpoint
+records the highest seq it covers (`up_to_seq`), and reads select the deltas after it by seq,
+never by timestamp, inside one read snapshot, so an update stored while a consolidation runs is
+always either in the checkpoint or returned after it.
 Undo and redo flip `is_active`; the inactive deltas are always the newest ones (a redo stack).
 """
 
@@ -158,10 +158,9 @@ def store_update(
     """Store one delta of a block and return its seq (1 for the first; never reused).
 
     One transaction: the block's `last_seq` is incremented (and `updated_at` set) with
-    UPDATE ... RETURNING, the delta inserted with that seq. The blob is stored as given.
-    Deliberate addition to REFERENCE: a new delta discards the block's undone (inactive) deltas,
-    as a new edit clears an editor's redo stack; the reference kept them, and a later undo made
-    `reactivate_next_update` resurrect that abandoned branch.
+    UPDATE ... RETURNING, the delta inserted with that seq. The blob is stored as given. A new
+    delta discards the block's undone (inactive) deltas, as a new edit clears an editor's redo
+    stack: kept, a later undo would let `reactivate_next_update` resurrect that abandoned branch.
 
     Raises:
         NotFound: no block has this id (nothing is written).
@@ -218,8 +217,7 @@ def get_updates_since(db: Executor, block_id: str, after_seq: int) -> list[Memor
 def has_updates_since(db: Executor, block_id: str, after_seq: int) -> bool:
     """Return True if the block has an active delta with seq > after_seq.
 
-    Deliberate fix: only active deltas count, as in `get_updates_since` (the reference's
-    version also counted undone ones, so it could say True while the read returned nothing).
+    Only active deltas count, as in `get_updates_since`, so True means that read returns some.
     """
     with db.reader() as conn:
         return bool(scalar(conn, _HAS_ACTIVE_AFTER, (block_id, after_seq)))
@@ -299,8 +297,8 @@ def create_checkpoint(
 def get_latest_checkpoint(db: Executor, block_id: str) -> MemoryBlockCheckpoint | None:
     """Return the block's checkpoint with the highest up_to_seq (then the highest id), or None.
 
-    Deliberate fix: the reference ordered by created_at, which ties or goes backwards across
-    clocks; up_to_seq says which checkpoint covers the most.
+    Ordered by up_to_seq, not by created_at (which ties or goes backwards across clocks):
+    up_to_seq says which checkpoint covers the most.
     """
     with db.reader() as conn:
         row = conn.execute(_LATEST_CHECKPOINT_1, (block_id,)).fetchone()
@@ -319,9 +317,9 @@ def get_checkpoint_and_updates(
 ) -> tuple[MemoryBlockCheckpoint | None, list[MemoryBlockUpdate]]:
     """Return the latest checkpoint and the active deltas after it (by seq), from one snapshot.
 
-    With no checkpoint, every active delta. Deliberate fix (REFERENCE 11.5): deltas are chosen
-    by `seq > checkpoint.up_to_seq`, never by timestamp, and both reads share one read
-    transaction, so a consolidation committing in between cannot drop deltas from the result.
+    With no checkpoint, every active delta. Deltas are chosen by `seq > checkpoint.up_to_seq`,
+    never by timestamp, and both reads share one read transaction, so a consolidation committing
+    in between cannot drop deltas from the result.
     """
     with db.reader() as conn, read_snapshot(conn):
         checkpoint_row: Any = conn.execute(_LATEST_CHECKPOINT_1, (block_id,)).fetchone()
@@ -365,9 +363,9 @@ def consolidate_checkpoint(
     by the next read); `last_seq` and `content_preview` are left alone. The snapshot is stored
     zstd-compressed when over `compression_threshold` bytes.
 
-    Deliberate addition: when another consolidation already covered more (a higher up_to_seq),
-    the checkpoint is still recorded but the block's snapshot and frontier keep the newer one,
-    so two handles consolidating at once never regress the block.
+    When another consolidation already covered more (a higher up_to_seq), the checkpoint is
+    still recorded but the block's snapshot and frontier keep the newer one, so two handles
+    consolidating at once never regress the block.
 
     Raises:
         NotFound: no block has this id.
@@ -423,8 +421,8 @@ def get_block_version_info(db: Executor, block_id: str) -> BlockVersionInfo | No
 def reset_block_last_seq(db: Executor, block_id: str, new_seq: int) -> None:
     """Set the block's last_seq (and updated_at).
 
-    Deliberate guard: the value may not go below a seq still stored or covered by a
-    checkpoint, since the next `store_update` would then reuse a seq.
+    The value may not go below a seq still stored or covered by a checkpoint, since the next
+    `store_update` would then reuse a seq.
 
     Raises:
         NotFound: no block has this id.
@@ -448,8 +446,7 @@ def reset_block_last_seq(db: Executor, block_id: str, new_seq: int) -> None:
 def deactivate_latest_update(db: Executor, block_id: str) -> int | None:
     """Undo: deactivate the block's active delta with the highest seq; return its seq or None.
 
-    One transaction, which also sets the block's updated_at (the reference used two statements
-    and left updated_at alone, so caches could not see the change).
+    One transaction, which also sets the block's updated_at, so caches see the change.
     """
     with db.writer() as conn, translate_errors(BLOCK_ENTITY, block_id):
         seq = returning_int(conn, _UNDO, (block_id,))
