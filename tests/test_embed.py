@@ -278,3 +278,16 @@ def test_bad_embedders_and_arguments_are_invalid_data(filled: ConstellationDb) -
     with pytest.raises(InvalidData, match="reembed"):
         index_pending(filled, HashEmbedder(), reembed=True, content_types=["message"])
     assert stored(filled, ContentType.MESSAGE) == {}
+
+
+def test_a_tombstoned_message_is_not_embedded_again(filled: ConstellationDb) -> None:
+    from pattern_db.queries.message import create_message, delete_message
+
+    create_message(filled, msg("gone", "a1", "a message the user deleted"))
+    index_pending(filled, HashEmbedder())
+    assert "gone" in vector.content_hashes(filled, "message")
+    delete_message(filled, "gone")  # its vectors go with it
+    assert "gone" not in vector.content_hashes(filled, "message")
+    report = index_pending(filled, HashEmbedder())
+    assert report.embedded == 0
+    assert "gone" not in vector.content_hashes(filled, "message")

@@ -2,9 +2,10 @@
 
 Design note.
 * **What is embedded.** Messages (`content_preview`), memory blocks (`content_preview`),
-  archival entries and file passages (`content`), archived, deleted and inactive rows included:
-  search hides them by its visibility rules, and a flag that shows them must find their vectors.
-  Items with no text have no vectors.
+  archival entries and file passages (`content`), archived messages and inactive blocks
+  included: search hides them by its visibility rules, and a flag that shows them must find
+  their vectors. Tombstoned messages are not: deleting a message deletes its vectors. Items
+  with no text have no vectors.
 * **Stale.** Each vector carries the item's content hash: sha256 of the model id, the chunking
   parameters and the exact text. An item is current when all its vectors carry the hash of its
   text now, so an edit, a model change or a chunking change each make it stale.
@@ -55,16 +56,20 @@ MAX_CHUNKS = 256
 
 Progress = Callable[[int, int], object]
 
-# Text per content type: what FTS indexes as the item's body.
+# Text per content type: what FTS indexes as the item's body. Tombstoned messages are left out:
+# deleting one deletes its vectors (migration 0003), and nothing may bring them back.
 _ALL_TEXT: dict[ContentType, str] = {
-    ContentType.MESSAGE: "SELECT id, content_preview FROM messages ORDER BY rowid",
+    ContentType.MESSAGE: (
+        "SELECT id, content_preview FROM messages WHERE is_deleted = 0 ORDER BY rowid"
+    ),
     ContentType.MEMORY_BLOCK: "SELECT id, content_preview FROM memory_blocks ORDER BY rowid",
     ContentType.ARCHIVAL_ENTRY: "SELECT id, content FROM archival_entries ORDER BY rowid",
     ContentType.FILE_PASSAGE: "SELECT id, content FROM file_passages ORDER BY rowid",
 }
 _SOME_TEXT: dict[ContentType, str] = {
     ContentType.MESSAGE: (
-        "SELECT id, content_preview FROM messages WHERE id IN (SELECT value FROM json_each(?))"
+        "SELECT id, content_preview FROM messages"
+        " WHERE is_deleted = 0 AND id IN (SELECT value FROM json_each(?))"
     ),
     ContentType.MEMORY_BLOCK: (
         "SELECT id, content_preview FROM memory_blocks WHERE id IN (SELECT value FROM json_each(?))"
