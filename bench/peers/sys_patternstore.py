@@ -1,0 +1,98 @@
+"""pattern-db's LangGraph store (`pattern_db.integrations.langgraph.PatternStore`), as LangGraph's.
+
+The same calls as the LangGraph column: `put((agent,), id, {"text": ..., "agent": ...})` with
+index `{"dims": 384, "embed": fn, "fields": ["text"]}` (`fn` returns the workload's vectors),
+`query_mode="vector"` for k-NN, a second store on the same database without an index for
+keyword search (FTS5, bm25). Bulk: one `batch()` of PutOps per chunk (one transaction, vectors
+in bulk). Items are archival entries of the constellation owner; a namespace is checked in SQL
+after ranking (the store asks for more candidates until the page is full).
+Skipped when `pattern_db.integrations.langgraph` is not importable (branch `integrations`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.peers.base import Adapter, package_version
+from bench.peers.lookup import LookupEmbed
+from bench.peers.workload import DIMENSIONS, Items
+
+FILE = "constellation.db"
+
+
+class PatternStoreAdapter(Adapter):
+    name = "patternstore"
+    label = "PatternStore"
+    order = 5
+    notes = __doc__ or ""
+
+    def __init__(self) -> None:
+        self.db: Any = None
+        self.store: Any = None
+        self.keywords: Any = None
+        self.embed = LookupEmbed()
+
+    def import_libraries(self) -> None:
+        global ConstellationDb, PatternStore, PutOp
+        try:
+            from pattern_db.integrations.langgraph import PatternStore
+        except ImportError as exc:
+            raise ImportError(
+                "pattern_db.integrations.langgraph is not importable "
+                f"({exc}); PatternStore lives on branch `integrations` until it is merged, "
+                "and needs the `langgraph` extra"
+            ) from exc
+        from langgraph.store.base import PutOp
+
+        from pattern_db.connection import ConstellationDb
+
+    def versions(self) -> dict[str, str]:
+        return {
+            "pattern-db": package_version("pattern-db"),
+            "langgraph-checkpoint": package_version("langgraph-checkpoint"),
+        }
+
+    def open(self, path: Path) -> None:
+        self.db = ConstellationDb.open(path / FILE)
+        index = {"dims": DIMENSIONS, "embed": self.embed, "fields": ["text"]}
+        self.store = PatternStore(self.db, index=index, query_mode="vector")  # type: ignore[arg-type]
+        self.keywords = PatternStore(self.db)
+
+    def create(self, path: Path) -> None:
+        self.open(path)
+
+    def bulk_load(self, items: Items) -> None:
+        self.embed.expect(items)
+        self.store.batch(
+            [
+                PutOp(namespace=(a,), key=i, value={"text": t, "agent": a})
+                for i, a, t in zip(items.ids, items.agents, items.texts, strict=True)
+            ]
+        )
+
+    def knn(self, query: np.ndarray[Any, Any], k: int, agent: str | None) -> list[str]:
+        prefix = () if agent is None else (agent,)
+        found = self.store.search(prefix, query=self.embed.token(query), limit=k)
+        return [item.key for item in found]
+
+    def keyword(self, term: str, k: int, agent: str) -> list[str]:
+        return [item.key for item in self.keywords.search((agent,), query=term, limit=k)]
+
+    def insert_one(self, item_id: str, agent: str, text: str, vector: np.ndarray[Any, Any]) -> None:
+        self.embed.expect_one(text, vector)
+        self.store.put((agent,), item_id, {"text": text, "agent": agent})
+
+    def close(self) -> None:
+        for store in (self.store, self.keywords):
+            if store is not None:
+                store.close()
+        self.store = self.keywords = None
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+ADAPTER = PatternStoreAdapter()
