@@ -66,6 +66,7 @@ def _one_size(args: argparse.Namespace, systems: list[str], n: int, rounds: int)
         n=n,
         rounds=rounds,
         scratch=args.scratch,
+        vectors=args.vectors,
         max_growth=args.max_growth,
         max_load_seconds=args.max_load_seconds,
         keep_blas_env=args.keep_openblas_env,
@@ -80,7 +81,8 @@ def _one_size(args: argparse.Namespace, systems: list[str], n: int, rounds: int)
 def _print_size(measured: dict[str, Any], labels: dict[str, str]) -> None:
     figs = measured["figures"]
     print(
-        f"\n{measured['n']:,} items x 384, 10 agents, {measured['rounds']} round(s), "
+        f"\n{measured['n']:,} items x 384 ({measured['workload'].get('kind', 'clustered')}), "
+        f"10 agents, {measured['rounds']} round(s), "
         f"medians; (Nx) = system / pattern-db; load average {measured['load_average_before']}"
         f" -> {measured['load_average_after']}"
     )
@@ -102,6 +104,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--items", type=int, default=None, help="items (default 100,000)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3)")
     parser.add_argument("--sizes", default=None, help="scale sweep, e.g. 10000,100000,1000000")
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="with --sizes: a size's figures from this file"
+    )
+    parser.add_argument(
+        "--vectors",
+        choices=["clustered", "random"],
+        default="clustered",
+        help="clustered (default) or uniform random unit vectors",
+    )
     parser.add_argument("--systems", default=None, help=f"subset of {sorted(adapters())}")
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/pattern-db-peers"))
     parser.add_argument("--keep-scratch", action="store_true", help="keep the workload files")
@@ -141,17 +152,24 @@ def main(argv: list[str]) -> None:
     try:
         if args.sizes:
             sizes = [int(s) for s in args.sizes.split(",")]
+            reused = json.loads(args.reuse.read_text()) if args.reuse else None
             results = []
             for n in sizes:
+                if reused is not None and reused.get("n") == n:
+                    print(f"\nn={n:,}: figures reused from {args.reuse}")
+                    drop = ("benchmark", "environment", "labels", "notes", "markdown")
+                    kept = {k: v for k, v in reused.items() if k not in drop}
+                    results.append({**kept, "reused_from": str(args.reuse)})
+                    continue
                 measured = _one_size(args, systems, n, rounds)
                 _print_size(measured, labels)
-                results.append(measured)
+                results.append(_slim(measured))
             payload = {
                 "benchmark": "peers_scale",
                 "environment": _environment(),
                 "labels": labels,
                 "notes": notes,
-                "sizes": [_slim(m) for m in results],
+                "sizes": results,
             }
             if not args.no_write:
                 RESULTS.mkdir(exist_ok=True)

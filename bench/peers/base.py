@@ -99,11 +99,15 @@ def load_adapter(name: str) -> Adapter:
 
 
 def proc_status() -> dict[str, int]:
-    """Return this process's VmRSS and VmHWM in bytes (from /proc/self/status)."""
+    """Return this process's VmRSS, VmHWM, RssAnon and RssFile in bytes (/proc/self/status).
+
+    RssFile counts pages of files mapped into the process (SQLite's mmap of the store, shared
+    libraries): page cache the kernel can drop; RssAnon is the process's own memory.
+    """
     out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[key] = int(value.split()[0]) * 1024
     return out
 

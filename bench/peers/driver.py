@@ -34,6 +34,7 @@ class Plan:
     n: int
     rounds: int
     scratch: Path
+    vectors: str = "clustered"
     max_growth: float = 3.0
     max_load_seconds: float = 1800.0
     keep_blas_env: bool = False
@@ -164,9 +165,9 @@ def blas_report(plan: Plan) -> Any:
 
 def measure(plan: Plan) -> dict[str, Any]:
     """Generate the workload of plan.n items, run the rounds; return raw results and context."""
-    data = plan.scratch / f"w{plan.n}"
-    print(f"workload: {plan.n} items -> {data}", file=plan.log, flush=True)
-    summary = wl.generate(data, plan.n)
+    data = plan.scratch / f"w{plan.n}-{plan.vectors}"
+    print(f"workload: {plan.n} items ({plan.vectors}) -> {data}", file=plan.log, flush=True)
+    summary = wl.generate(data, plan.n, plan.vectors)
     versions, skipped = check_systems(plan)
     for system, reason in skipped.items():
         print(f"skipped {system}: {reason}", file=plan.log, flush=True)

@@ -119,6 +119,8 @@ def phase_memory(adapter: Adapter, args: argparse.Namespace) -> dict[str, Any]:
         "rss_after_imports": before["VmRSS"],
         "rss_after_queries": after["VmRSS"],
         "rss_delta": after["VmRSS"] - before["VmRSS"],
+        "anon_delta": after["RssAnon"] - before["RssAnon"],
+        "file_delta": after["RssFile"] - before["RssFile"],
         "hwm": after["VmHWM"],
     }
 

@@ -33,6 +33,8 @@ ROWS = [
     Row("open_first_ms", "open + first k=10 result (fresh process, after imports)", "ms"),
     Row("import_ms", "imports of that process", "ms"),
     Row("rss_delta_mib", "memory after open + 3 queries (RSS minus RSS after imports)", "MiB"),
+    Row("anon_delta_mib", "  of which the process's own (RssAnon)", "MiB"),
+    Row("file_delta_mib", "  of which mapped file pages (RssFile: mmap, page cache)", "MiB"),
     Row("rss_total_mib", "RSS after open + 3 queries (imports included)", "MiB"),
     Row("tx_first_after_ms", "first k=10 query after 1,000 inserts in a transaction", "ms"),
     Row("tx_inside_ms", "k=10 query inside that transaction", "ms"),
@@ -112,6 +114,20 @@ def figures(measured: dict[str, Any]) -> dict[str, dict[str, Any]]:
             ),
             "import_ms": _median(_pick(rounds, "cold", lambda res: res["import_ms"])),
             "rss_delta_mib": _median(_pick(rounds, "memory", lambda res: res["rss_delta"] / MIB)),
+            "anon_delta_mib": _median(
+                _pick(
+                    rounds,
+                    "memory",
+                    lambda res: res["anon_delta"] / MIB if "anon_delta" in res else None,
+                )
+            ),
+            "file_delta_mib": _median(
+                _pick(
+                    rounds,
+                    "memory",
+                    lambda res: res["file_delta"] / MIB if "file_delta" in res else None,
+                )
+            ),
             "rss_total_mib": _median(
                 _pick(rounds, "memory", lambda res: res["rss_after_queries"] / MIB)
             ),

@@ -7,7 +7,9 @@ same files, so all systems store and search identical data.
   drawn from a fixed vocabulary of 5,000 pseudo-words with Zipf weights, so the keyword queries
   (words of medium frequency) have real hits in every agent; vectors are 384-d float32 unit
   vectors in 256 clusters (centre + Gaussian noise of the same norm, cosine to the centre about
-  0.7), so nearest neighbours are well defined and approximate indexes have a fair chance.
+  0.7), so nearest neighbours are well defined and approximate indexes have a fair chance;
+  or (`kind="random"`) uniform random unit vectors, where every neighbour is about as far as
+  any other and approximate indexes lose most of their recall.
 * Extra items (`EXTRA`, same distribution) for the single inserts and the transaction measure.
 * Queries: `QUERIES` vectors of the same distribution (not items), each with an agent for the
   scoped query (`i % 10`), and `QUERIES` keyword terms.
@@ -94,14 +96,17 @@ def _texts(rng: np.random.Generator, vocab: list[str], n: int) -> list[str]:
     return out
 
 
-def _vectors(rng: np.random.Generator, centres: F32, n: int) -> F32:
+def _vectors(rng: np.random.Generator, centres: F32 | None, n: int) -> F32:
     out = np.empty((n, DIMENSIONS), dtype=np.float32)
     step = 100_000
     for start in range(0, n, step):
         stop = min(n, start + step)
-        part = centres[rng.integers(0, len(centres), stop - start)]
-        noise = rng.standard_normal((stop - start, DIMENSIONS), dtype=np.float32)
-        part = part + noise / np.float32(np.sqrt(DIMENSIONS))
+        if centres is None:
+            part = rng.standard_normal((stop - start, DIMENSIONS), dtype=np.float32)
+        else:
+            part = centres[rng.integers(0, len(centres), stop - start)]
+            noise = rng.standard_normal((stop - start, DIMENSIONS), dtype=np.float32)
+            part = part + noise / np.float32(np.sqrt(DIMENSIONS))
         out[start:stop] = part / np.linalg.norm(part, axis=1, keepdims=True)
     return out
 
@@ -121,18 +126,26 @@ def exact_top(matrix: F32, agents: np.ndarray[Any, Any], queries: Queries) -> di
     }
 
 
-def generate(folder: Path, n: int) -> dict[str, Any]:
-    """Write the workload of `n` items to `folder` (kept if already there); return its summary."""
+def generate(folder: Path, n: int, kind: str = "clustered") -> dict[str, Any]:
+    """Write the workload of `n` items to `folder` (kept if already there); return its summary.
+
+    `kind` is "clustered" (the default) or "random" (uniform unit vectors).
+    """
+    if kind not in ("clustered", "random"):
+        raise ValueError(f"kind must be 'clustered' or 'random', not {kind!r}")
     summary_path = folder / "summary.json"
     if summary_path.exists():
         summary: dict[str, Any] = json.loads(summary_path.read_text())
-        if summary.get("n") == n and summary.get("seed") == SEED:
+        if (summary.get("n"), summary.get("seed"), summary.get("kind")) == (n, SEED, kind):
             return summary
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
     vocab = _vocabulary(rng)
-    centres = rng.standard_normal((CLUSTERS, DIMENSIONS), dtype=np.float32)
+    centres: F32 | None = rng.standard_normal((CLUSTERS, DIMENSIONS), dtype=np.float32)
+    assert centres is not None
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    if kind == "random":
+        centres = None
     # Queries and extra items come first, so they are the same at every size.
     query_vectors = _vectors(rng, centres, QUERIES)
     terms = [str(t) for t in rng.choice(vocab[50:300], QUERIES, replace=False)]
@@ -153,7 +166,13 @@ def generate(folder: Path, n: int) -> dict[str, Any]:
     queries = load_queries(folder)
     (folder / "truth.json").write_text(json.dumps(exact_top(vectors, agents, queries)))
     raw_bytes = int(vectors.nbytes + sum(len(t) for t in texts))
-    summary = {"n": n, "seed": SEED, "dimensions": DIMENSIONS, "raw_bytes": raw_bytes}
+    summary = {
+        "n": n,
+        "seed": SEED,
+        "kind": kind,
+        "dimensions": DIMENSIONS,
+        "raw_bytes": raw_bytes,
+    }
     summary_path.write_text(json.dumps(summary))
     return summary
 
