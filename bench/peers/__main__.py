@@ -143,6 +143,9 @@ def main(argv: list[str]) -> None:
         "patternstore=/tmp/integrations/src (a branch not yet merged)",
     )
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    parser.add_argument(
+        "--output", default="peers", help="result name: bench/results/NAME.json (default peers)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
     args = parser.parse_args(argv)
 
@@ -195,8 +198,9 @@ def main(argv: list[str]) -> None:
             }
             payload["markdown"] = table.table(measured["figures"], labels, markdown=True)
             RESULTS.mkdir(exist_ok=True)
-            (RESULTS / "peers.json").write_text(json.dumps(payload, indent=1) + "\n")
-            print(f"\nwrote {RESULTS / 'peers.json'}")
+            out = RESULTS / f"{args.output}.json"
+            out.write_text(json.dumps(payload, indent=1) + "\n")
+            print(f"\nwrote {out}")
     finally:
         if not args.keep_scratch:
             shutil.rmtree(args.scratch, ignore_errors=True)

@@ -81,6 +81,22 @@ class Adapter:
         """Close the store."""
 
 
+def require_pysqlite3() -> Any:
+    """Return pysqlite3's dbapi2 (this Python's stdlib sqlite3 cannot load extensions).
+
+    Raises:
+        ImportError: pysqlite3-binary is not installed.
+    """
+    try:
+        from pysqlite3 import dbapi2  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise ImportError(
+            "pysqlite3-binary is missing (the stdlib sqlite3 cannot load sqlite-vec here): "
+            "install the bench extra"
+        ) from exc
+    return dbapi2
+
+
 def adapters() -> dict[str, str]:
     """Return {name: module} of every adapter module in this package (`sys_<name>.py`)."""
     folder = Path(__file__).parent

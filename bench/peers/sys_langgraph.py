@@ -15,36 +15,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from bench.peers.base import Adapter, package_version
-from bench.peers.lookup import LookupEmbed
-from bench.peers.workload import DIMENSIONS, Items
+from bench.peers.base import package_version, require_pysqlite3
+from bench.peers.lookup import BaseStoreAdapter
+from bench.peers.workload import DIMENSIONS
 
 FILE = "store.db"
 
 
-class LangGraph(Adapter):
+class LangGraph(BaseStoreAdapter):
     name = "langgraph"
     label = "LangGraph"
     order = 20
     notes = __doc__ or ""
 
     def __init__(self) -> None:
-        self.store: Any = None
+        super().__init__()
         self.conn: Any = None
-        self.embed = LookupEmbed()
 
     def import_libraries(self) -> None:
-        global dbapi2, SqliteStore, PutOp
-        try:
-            from pysqlite3 import dbapi2
-        except ImportError as exc:
-            raise ImportError(
-                "pysqlite3-binary is missing (stdlib sqlite3 cannot load sqlite-vec here): "
-                "install the bench extra"
-            ) from exc
-        from langgraph.store.base import PutOp
+        global dbapi2, SqliteStore
+        dbapi2 = require_pysqlite3()
         from langgraph.store.sqlite import SqliteStore
 
     def versions(self) -> dict[str, str]:
@@ -70,24 +60,6 @@ class LangGraph(Adapter):
 
     def create(self, path: Path) -> None:
         self.open(path)
-
-    def bulk_load(self, items: Items) -> None:
-        self.embed.expect(items)
-        self.store.batch(
-            [
-                PutOp(namespace=(a,), key=i, value={"text": t, "agent": a})
-                for i, a, t in zip(items.ids, items.agents, items.texts, strict=True)
-            ]
-        )
-
-    def knn(self, query: np.ndarray[Any, Any], k: int, agent: str | None) -> list[str]:
-        prefix = () if agent is None else (agent,)
-        found = self.store.search(prefix, query=self.embed.token(query), limit=k)
-        return [item.key for item in found]
-
-    def insert_one(self, item_id: str, agent: str, text: str, vector: np.ndarray[Any, Any]) -> None:
-        self.embed.expect_one(text, vector)
-        self.store.put((agent,), item_id, {"text": text, "agent": agent})
 
     def close(self) -> None:
         if self.conn is not None:

@@ -14,29 +14,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from bench.peers.base import Adapter, package_version
-from bench.peers.lookup import LookupEmbed
-from bench.peers.workload import DIMENSIONS, Items
+from bench.peers.base import package_version
+from bench.peers.lookup import BaseStoreAdapter
+from bench.peers.workload import DIMENSIONS
 
 FILE = "constellation.db"
 
 
-class PatternStoreAdapter(Adapter):
+class PatternStoreAdapter(BaseStoreAdapter):
     name = "patternstore"
     label = "PatternStore"
     order = 5
     notes = __doc__ or ""
 
     def __init__(self) -> None:
+        super().__init__()
         self.db: Any = None
-        self.store: Any = None
         self.keywords: Any = None
-        self.embed = LookupEmbed()
 
     def import_libraries(self) -> None:
-        global ConstellationDb, PatternStore, PutOp
+        global ConstellationDb, PatternStore
         try:
             from pattern_db.integrations.langgraph import PatternStore
         except ImportError as exc:
@@ -45,8 +42,6 @@ class PatternStoreAdapter(Adapter):
                 f"({exc}); PatternStore lives on branch `integrations` until it is merged, "
                 "and needs the `langgraph` extra"
             ) from exc
-        from langgraph.store.base import PutOp
-
         from pattern_db.connection import ConstellationDb
 
     def versions(self) -> dict[str, str]:
@@ -64,26 +59,8 @@ class PatternStoreAdapter(Adapter):
     def create(self, path: Path) -> None:
         self.open(path)
 
-    def bulk_load(self, items: Items) -> None:
-        self.embed.expect(items)
-        self.store.batch(
-            [
-                PutOp(namespace=(a,), key=i, value={"text": t, "agent": a})
-                for i, a, t in zip(items.ids, items.agents, items.texts, strict=True)
-            ]
-        )
-
-    def knn(self, query: np.ndarray[Any, Any], k: int, agent: str | None) -> list[str]:
-        prefix = () if agent is None else (agent,)
-        found = self.store.search(prefix, query=self.embed.token(query), limit=k)
-        return [item.key for item in found]
-
     def keyword(self, term: str, k: int, agent: str) -> list[str]:
         return [item.key for item in self.keywords.search((agent,), query=term, limit=k)]
-
-    def insert_one(self, item_id: str, agent: str, text: str, vector: np.ndarray[Any, Any]) -> None:
-        self.embed.expect_one(text, vector)
-        self.store.put((agent,), item_id, {"text": text, "agent": agent})
 
     def close(self) -> None:
         for store in (self.store, self.keywords):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.peers.base import Adapter, package_version
+from bench.peers.base import Adapter, package_version, require_pysqlite3
 from bench.peers.workload import DIMENSIONS, Items
 
 FILE = "items.db"
@@ -45,13 +45,7 @@ class SqliteUtils(Adapter):
 
     def import_libraries(self) -> None:
         global sqlite_utils, sqlite_vec
-        try:
-            import pysqlite3  # noqa: F401  (sqlite-utils uses it when present)
-        except ImportError as exc:
-            raise ImportError(
-                "pysqlite3-binary is missing (stdlib sqlite3 cannot load sqlite-vec here): "
-                "install the bench extra"
-            ) from exc
+        require_pysqlite3()  # sqlite-utils uses pysqlite3 when it is installed
         import sqlite_utils
         import sqlite_vec
 

@@ -107,7 +107,14 @@ def figures(measured: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "tx_inside_ms": _median(_pick(rounds, "warm", warm("tx", "inside_ms"))),
             "tx_insert_ms": _median(_pick(rounds, "warm", warm("tx", "insert_ms"))),
             "load_items_per_s": _median(_pick(rounds, "load", lambda res: res["items_per_s"])),
-            "store_mib": _median(_pick(rounds, "load", lambda res: res["store_bytes"] / MIB)),
+            # A stopped load's store holds only part of the items: no size for it.
+            "store_mib": _median(
+                _pick(
+                    rounds,
+                    "load",
+                    lambda res: None if res["stopped"] else res["store_bytes"] / MIB,
+                )
+            ),
             "open_first_ms": _median(_pick(rounds, "cold", lambda res: res["open_first_ms"])),
             "open_first_recall": _median(
                 _pick(rounds, "cold", lambda res: _recall(res["ids"], truth["unscoped"][:1]))
