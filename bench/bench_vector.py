@@ -29,7 +29,7 @@ import numpy as np
 
 from bench._util import report
 from pattern_db import ConstellationDb, vector
-from pattern_db.connection import _vec_loadable_path
+from pattern_db._vec_loader import wheel_library
 
 K = 10
 DIMENSIONS = 384
@@ -167,7 +167,7 @@ def _query_rows(
     # Raw sqlite-vec: the vec0 table `_raw_insert_rate` filled with the same rows (rowid i + 1).
     raw = apsw.Connection(str(raw_path), flags=apsw.SQLITE_OPEN_READONLY)
     raw.enable_load_extension(True)
-    raw.load_extension(_vec_loadable_path())
+    raw.load_extension(wheel_library())
     content_of_rowid = {i + 1: cid for i, cid in enumerate(content_ids)}
     out = []
     try:
@@ -242,7 +242,7 @@ def _raw_insert_rate(
         for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -64000"):
             conn.execute(f"PRAGMA {pragma}").fetchall()
         conn.enable_load_extension(True)
-        conn.load_extension(_vec_loadable_path())
+        conn.load_extension(wheel_library())
         conn.execute(
             f"CREATE VIRTUAL TABLE embeddings USING vec0(embedding float[{DIMENSIONS}] "
             "distance_metric=cosine, agent_id text partition key, content_type text)"

@@ -25,7 +25,7 @@ import numpy as np
 
 from bench._util import report
 from pattern_db import ConstellationDb, vector
-from pattern_db.connection import _vec_loadable_path
+from pattern_db._vec_loader import wheel_library
 
 DIMENSIONS = 384
 MIXES = {
@@ -76,7 +76,7 @@ def _vec0(
         for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -64000"):
             conn.execute(f"PRAGMA {pragma}").fetchall()
         conn.enable_load_extension(True)
-        conn.load_extension(_vec_loadable_path())
+        conn.load_extension(wheel_library())
         conn.execute(
             f"CREATE VIRTUAL TABLE embeddings USING vec0(embedding float[{DIMENSIONS}] "
             "distance_metric=cosine, agent_id text partition key, content_type text)"

@@ -11,6 +11,7 @@ import pytest
 
 from pattern_db import ConstellationDb
 from pattern_db.models import Agent
+from tests.pg_support import PgServer, fresh_database, pg_server_or_skip
 
 
 @pytest.fixture(params=["memory", "file"])
@@ -62,3 +63,17 @@ def _no_leaked_connections() -> Iterator[None]:
         gc.collect()
         leaked = [c for c in apsw.connections() if id(c) not in before]
     assert not leaked, f"{len(leaked)} SQLite connection(s) leaked: {[c.filename for c in leaked]}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throwaway PostgreSQL cluster for the whole session (skipped without PostgreSQL)."""
+    with pg_server_or_skip() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    with fresh_database(pg_server) as url:
+        yield url

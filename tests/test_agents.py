@@ -58,8 +58,9 @@ def test_duplicates_raise_already_exists(db: ConstellationDb, make_agent: MakeAg
     make_agent("a1", name="same")
     with pytest.raises(errors.AlreadyExists, match="agent already exists: a1"):
         make_agent("a1", name="other")
-    with pytest.raises(errors.AlreadyExists, match=r"agents\.name"):
+    with pytest.raises(errors.AlreadyExists, match=r"^agent named 'same' already exists$") as info:
         make_agent("a2", name="same")
+    assert (info.value.entity_id, info.value.fields) == ("a2", {"name": "same"})
 
 
 def test_lists_are_ordered_by_name(db: ConstellationDb, make_agent: MakeAgent) -> None:
@@ -130,7 +131,7 @@ def test_status_and_tool_rules_updates(db: ConstellationDb, make_agent: MakeAgen
     assert (stored.status, stored.tool_rules) == (AgentStatus.HIBERNATED, None)
     q.update_agent_tool_rules(db, "a1", {"max": 1.5})
     assert q.get_agent(db, "a1").tool_rules == {"max": 1.5}  # type: ignore[union-attr]
-    with pytest.raises(errors.ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown agent status 'sleeping'; expected"):
         q.update_agent_status(db, "a1", "sleeping")
 
 
@@ -251,6 +252,7 @@ def test_delete_agent_cascades_memberships(db: ConstellationDb, make_agent: Make
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_name = _text.filter(lambda t: bool(t.strip()))  # required non-blank
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False,
         allow_infinity=False) | _text,
@@ -267,10 +269,10 @@ _when = st.datetimes(
     agent=st.builds(
         Agent,
         id=_text.filter(bool),
-        name=_text,
+        name=_name,
         description=st.none() | _text,
-        model_provider=_text,
-        model_name=_text,
+        model_provider=_name,
+        model_name=_name,
         system_prompt=_text,
         config=st.dictionaries(_text, _json, max_size=4),
         enabled_tools=st.lists(_text, max_size=4),
@@ -282,7 +284,7 @@ _when = st.datetimes(
     group=st.builds(
         AgentGroup,
         id=_text.filter(bool),
-        name=_text,
+        name=_name,
         description=st.none() | _text,
         pattern_type=st.sampled_from(PatternType),
         pattern_config=st.dictionaries(_text, _json, max_size=4),

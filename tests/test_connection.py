@@ -9,8 +9,7 @@ from pathlib import Path
 import apsw
 import pytest
 
-import pattern_db.connection as connection_module
-from pattern_db import ConstellationDb, errors
+from pattern_db import ConstellationDb, _vec_loader, errors
 from pattern_db.backup import restore_backup
 from pattern_db.models import Agent
 from pattern_db.queries.agent import create_agent, get_agent, list_agents, update_agent_status
@@ -268,7 +267,7 @@ def test_in_memory_backup(tmp_path: Path) -> None:
 def test_without_sqlite_vec_the_database_still_works(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(connection_module, "_vec_loadable_path", lambda: "/nonexistent/vec0")
+    monkeypatch.setattr(_vec_loader, "wheel_library", lambda: "/nonexistent/vec0")
     with ConstellationDb.open(tmp_path / "c.db") as db:
         caps = db.capabilities()
         assert caps["sqlite_vec"] is None
@@ -345,3 +344,82 @@ def test_kill_9_mid_write_keeps_every_acknowledged_write(tmp_path: Path) -> None
             assert {f"k{i}" for i in range(acknowledged + 1)} <= ids
             with db.writer() as conn:
                 conn.execute("DELETE FROM agents")
+
+
+def test_a_long_query_is_interrupted_by_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = tmp_path / "child.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            from pattern_db import ConstellationDb
+            with ConstellationDb.open(sys.argv[1]) as db, db.reader() as conn:
+                print("started", flush=True)
+                try:
+                    conn.execute(
+                        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)"
+                        " SELECT count(*) FROM c"
+                    ).fetchall()
+                except KeyboardInterrupt:
+                    print("interrupted", flush=True)
+            """
+        )
+    )
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "c.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "started"
+    time.sleep(0.5)  # let the child enter the query: the signal must land inside it
+    child.send_signal(signal.SIGINT)
+    try:
+        out, err = child.communicate(timeout=60)  # the query alone would run for hours
+    finally:
+        child.kill()
+    assert out.strip() == "interrupted", err
+    assert child.returncode == 0
+
+
+def test_one_transaction_primitive_with_an_explicit_savepoint_policy(
+    db: ConstellationDb,
+) -> None:
+    create_agent(db, _agent("a1"))
+    # With savepoints (the default) a failing query rolls back alone; the transaction goes on.
+    with db.transaction() as tx:
+        assert tx.savepoints
+        with pytest.raises(errors.AlreadyExists):
+            create_agent(tx, _agent("a1"))
+        create_agent(tx, _agent("a2"))
+    assert [a.id for a in list_agents(db)] == ["a1", "a2"]
+
+    # Without, the first failure ends the whole transaction.
+    def clash() -> None:
+        with db.transaction(savepoints=False) as tx:
+            assert tx.database is db
+            create_agent(tx, _agent("a3"))
+            create_agent(tx, _agent("a1"))
+
+    with pytest.raises(errors.AlreadyExists):
+        clash()
+    assert [a.id for a in list_agents(db)] == ["a1", "a2"]
+    assert db.database is db
+
+
+def test_handle_state_is_freed_by_close(tmp_path: Path) -> None:
+    db = ConstellationDb.open(tmp_path / "c.db")
+    made = db.handle_state("k", lambda: [1])
+    assert db.handle_state("k", list) is made
+    assert db.existing_state("k") is made
+    db.close()
+    assert db.existing_state("k") is None
+    with pytest.raises(errors.DatabaseClosed):
+        db.handle_state("k", list)

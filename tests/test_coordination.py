@@ -112,7 +112,9 @@ def test_activity_by_importance_compares_ranks(db: ConstellationDb) -> None:
         "act_low",
     ]
     assert [e.id for e in by(db, 1, EventImportance.MEDIUM)] == ["act_critical"]
-    with pytest.raises(errors.InvalidData, match="unknown EventImportance 'urgent'"):
+    with pytest.raises(
+        errors.InvalidData, match="unknown event importance 'urgent'; expected one of"
+    ):
         by(db, 10, "urgent")
 
 
@@ -252,7 +254,7 @@ def test_coordination_task_crud(db: ConstellationDb, make_agent: MakeAgent) -> N
     assert updated.created_at == task.created_at
     with pytest.raises(errors.NotFound, match="coordination task not found: nope"):
         q.update_task_status(db, "nope", TaskStatus.COMPLETED)
-    with pytest.raises(errors.ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown task status 'exploded'"):
         q.update_task_status(db, "t1", "exploded")
 
     q.assign_task(db, "t1", "a2")

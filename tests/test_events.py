@@ -212,7 +212,7 @@ def test_occurrences_crud(db: ConstellationDb) -> None:
     assert skipped.status is OccurrenceStatus.SKIPPED
     with pytest.raises(errors.NotFound, match="event occurrence not found: zz"):
         q.update_occurrence_status(db, "zz", OccurrenceStatus.ACTIVE)
-    with pytest.raises(errors.ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown occurrence status 'vanished'"):
         q.update_occurrence_status(db, "o1", "vanished")
 
     edited = msgspec.structs.replace(
@@ -475,7 +475,7 @@ def _events(draw: st.DrawFn) -> Event:
     return Event(
         id=draw(_text.filter(bool)),
         agent_id=draw(st.none() | st.just("a1")),
-        title=draw(_text),
+        title=draw(_text.filter(lambda t: bool(t.strip()))),
         description=draw(st.none() | _text),
         starts_at=starts_at,
         ends_at=None if duration is None else starts_at + duration,

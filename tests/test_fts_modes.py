@@ -3,6 +3,7 @@ FTS5 rejects the text."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,3 +110,29 @@ def test_strict_mode_raises_invalid_data_exactly_when_fts5_rejects_the_text() ->
                 assert strict == fts.search_messages(db, query)
 
         check()
+
+
+def test_over_long_search_text_is_refused_with_a_clear_error(db: ConstellationDb) -> None:
+    from pattern_db.search import search
+    from pattern_db.search.fts_query import MAX_QUERY_CHARS
+
+    long_text = "word " * (MAX_QUERY_CHARS // 5) + "x"
+    assert len(long_text) == MAX_QUERY_CHARS + 1
+    for call in (
+        lambda: fts.search_messages(db, long_text),
+        lambda: fts.search_all(db, long_text, mode="literal"),
+        lambda: fts.validate_fts_query(long_text),
+        lambda: search(db).text(long_text).execute(),
+    ):
+        with pytest.raises(InvalidData, match="characters long"):
+            call()
+    assert fts.search_messages(db, long_text[:MAX_QUERY_CHARS]) == []
+
+
+def test_repeated_words_are_searched_once_and_many_distinct_words_refused() -> None:
+    from pattern_db.search.fts_query import MAX_QUERY_TERMS, literal_expression
+
+    assert literal_expression("up? up? what's up? up?") == '"up?" "what\'s"'
+    many = " ".join(f"w{i}" for i in range(MAX_QUERY_TERMS + 1))
+    with pytest.raises(InvalidData, match="distinct words"):
+        literal_expression(many)

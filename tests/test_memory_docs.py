@@ -356,10 +356,10 @@ def test_cache_is_bounded(db: ConstellationDb) -> None:
     docs = MemoryDocs(db, LoroStorageConfig(max_cached_docs=2))
     for i in range(4):
         docs.create_block("a1", f"b{i}", f"text {i}", block_id=f"b{i}")
-    assert len(docs._cache) == 2
+    assert len(docs._engine.cache) == 2
     assert [docs.read_text(f"b{i}") for i in range(4)] == [f"text {i}" for i in range(4)]
     docs.invalidate()
-    assert len(docs._cache) == 0
+    assert len(docs._engine.cache) == 0
 
 
 def _append_then_fail(db: ConstellationDb, docs: MemoryDocs) -> None:

@@ -280,7 +280,7 @@ def test_peer_id_survives_a_reload_unless_its_changes_were_undone(tmp_path: Path
         first, second = _docs(one), MemoryDocs(two, MANUAL)
 
         def peer() -> int:
-            entry = first._cache.get("b1")
+            entry = first._engine.cache.get("b1")
             assert entry is not None
             return entry.doc.peer_id
 

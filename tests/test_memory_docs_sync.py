@@ -340,8 +340,8 @@ def test_two_handles_edit_with_different_peer_ids(tmp_path: Path) -> None:
         first.create_block("a1", "shared", "", block_id="b1")
         first.append("b1", "a")
         second.append("b1", "b")
-        one_doc = first._cache.get("b1")
-        two_doc = second._cache.get("b1")
+        one_doc = first._engine.cache.get("b1")
+        two_doc = second._engine.cache.get("b1")
         assert one_doc is not None
         assert two_doc is not None
         assert one_doc.doc.peer_id != two_doc.doc.peer_id

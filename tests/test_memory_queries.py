@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from pattern_db import ConstellationDb
+from pattern_db import ConstellationDb, errors
 from pattern_db.connection import scalar
 from pattern_db.errors import AlreadyExists, ConstraintViolation, NotFound
 from pattern_db.models import (
@@ -299,9 +299,9 @@ def test_update_block_label_clash_and_invalid_enum_values(db: ConstellationDb) -
     _block(db, "b2", label="two")
     with pytest.raises(AlreadyExists):
         q.update_block_label(db, "b2", "one")
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown permission 'superuser'"):
         q.update_block_permission(db, "b1", "superuser")
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown block type 'scratch'"):
         q.update_block_type(db, "b1", "scratch")
     block = q.get_block(db, "b2")
     assert block is not None
@@ -432,6 +432,19 @@ def test_upsert_archival_entry(db: ConstellationDb) -> None:
     assert q.get_archival_entry(db, "e1") == msgspec.structs.replace(changed, created_at=T0)
 
 
+def test_upsert_archival_entries_writes_all_or_nothing(db: ConstellationDb) -> None:
+    q.upsert_archival_entry(db, _entry("e1"))
+    changed = _entry("e1", 60, content="new")
+    q.upsert_archival_entries(db, [changed, _entry("e2", 30)])
+    assert q.get_archival_entry(db, "e1") == msgspec.structs.replace(changed, created_at=T0)
+    assert q.get_archival_entry(db, "e2") == _entry("e2", 30)
+    with pytest.raises(ConstraintViolation):
+        q.upsert_archival_entries(db, [_entry("e3"), _entry("e4", parent_entry_id="nope")])
+    assert q.get_archival_entry(db, "e3") is None
+    q.upsert_archival_entries(db, [])
+    assert q.count_archival_entries(db, "a1") == 2
+
+
 def test_archival_chunks_cascade_with_their_parent(db: ConstellationDb) -> None:
     q.create_archival_entry(db, _entry("parent"))
     for i in (2, 0, 1):
@@ -510,7 +523,7 @@ def test_sharing_needs_an_existing_block_and_agent(
         q.create_shared_block_attachment(db, "nope", "a2")
     with pytest.raises(ConstraintViolation):
         q.create_shared_block_attachment(db, "b1", "nobody")
-    with pytest.raises(ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown permission 'superuser'"):
         q.create_shared_block_attachment(db, "b1", "a2", "superuser")
     assert q.list_all_shared_block_attachments(db) == []
 
@@ -572,3 +585,12 @@ def test_memory_queries_compose_in_one_transaction(db: ConstellationDb) -> None:
         write_then_fail()
     assert q.get_block(db, "b1", include_inactive=True) is None
     assert q.get_archival_entry(db, "e1") is None
+
+
+def test_a_label_clash_names_the_agent_and_the_label(db: ConstellationDb) -> None:
+    from pattern_db.models import MemoryBlock
+
+    q.create_block(db, MemoryBlock(id="b1", agent_id="a1", label="persona", description="d"))
+    with pytest.raises(errors.AlreadyExists, match="agent_id 'a1' and label 'persona'") as info:
+        q.create_block(db, MemoryBlock(id="b2", agent_id="a1", label="persona", description="d"))
+    assert info.value.fields == {"agent_id": "a1", "label": "persona"}

@@ -26,6 +26,7 @@ from pattern_db.queries import agent as agents
 from pattern_db.queries import memory as q
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_name = _text.filter(lambda t: bool(t.strip()))  # required non-blank
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False,
         allow_infinity=False) | _text,
@@ -50,7 +51,7 @@ _blocks = st.builds(
     MemoryBlock,
     id=_text.filter(bool),
     agent_id=_text,
-    label=_text,
+    label=_name,
     description=_text,
     block_type=st.sampled_from(MemoryBlockType),
     char_limit=st.integers(1, 2**62),
@@ -116,7 +117,7 @@ def _with_id(record: Any, row_id: int) -> Any:
     update=_updates,
     entry=_entries,
     chunk=_entries,
-    agent_id=_text.filter(bool),
+    agent_id=_name,
     permission=st.sampled_from(MemoryPermission),
     attached_at=_when,
 )

@@ -377,7 +377,9 @@ def test_get_pending_update_stats(db: ConstellationDb) -> None:
     q.consolidate_checkpoint(db, "b1", b"s", None, 2)
     stats = q.get_pending_update_stats(db, "b1")
     assert (stats.count, stats.total_bytes, stats.max_seq) == (1, 1, 3)
-    assert q.get_pending_update_stats(db, "missing") == UpdateStats()
+    assert q.get_pending_update_stats(db, "b1") != UpdateStats()
+    with pytest.raises(NotFound, match="memory block not found: missing"):
+        q.get_pending_update_stats(db, "missing")
 
 
 # -- checkpoints -------------------------------------------------------------------------------

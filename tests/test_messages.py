@@ -23,6 +23,7 @@ from pattern_db.models import (
 )
 from pattern_db.queries import message as q
 from pattern_db.queries.agent import delete_agent
+from pattern_db.queries.preview import preview_of
 
 MakeAgent = Callable[..., Agent]
 T0 = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
@@ -192,7 +193,14 @@ def test_message_summaries(db: ConstellationDb, a1: Agent) -> None:
     q.create_message(db, msg("m1", 1, source="cli"))
     q.create_message(db, msg("m2", 2, role=MessageRole.ASSISTANT, content_preview=None))
     assert q.get_message_summaries(db, "a1") == [
-        MessageSummary(id="m2", position=pos(2), role=MessageRole.ASSISTANT, created_at=T0),
+        # Stored without a preview: it gets the text of its content.
+        MessageSummary(
+            id="m2",
+            position=pos(2),
+            role=MessageRole.ASSISTANT,
+            content_preview="message m2",
+            created_at=T0,
+        ),
         MessageSummary(
             id="m1",
             position=pos(1),
@@ -367,7 +375,9 @@ def test_update_message_content(db: ConstellationDb, a1: Agent) -> None:
     assert column(db, fts, "walrus") == [(0,)]
     q.update_message_content(db, "m1", "plain")
     got = q.get_message(db, "m1")
-    assert (got.content_json, got.content_preview) == ("plain", None)  # type: ignore[union-attr]
+    assert (got.content_json, got.content_preview) == ("plain", "plain")  # type: ignore[union-attr]
+    q.update_message_content(db, "m1", "plain", "")
+    assert q.get_message(db, "m1").content_preview == ""  # type: ignore[union-attr]
     with pytest.raises(errors.NotFound, match="message not found: missing"):
         q.update_message_content(db, "missing", "x")
     q.delete_message(db, "m1")
@@ -579,6 +589,8 @@ def test_round_trips(
         make_agent("a1")
     message = msgspec.structs.replace(message, id=new_id("msg"))
     q.create_message(db, message)
+    if message.content_preview is None:  # stored with the preview its content gives
+        message = msgspec.structs.replace(message, content_preview=preview_of(message.content_json))
     assert q.get_message(db, message.id, include_deleted=True) == message
     archive = msgspec.structs.replace(archive, id=new_id("sum"))
     q.create_archive_summary(db, archive)

@@ -1,4 +1,4 @@
-"""queries.migration: import audit records and their MigrationLog JSON."""
+"""queries.import_audit (queries.migration): import audit records and their MigrationLog JSON."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_create_errors(db: ConstellationDb) -> None:
     q.create_migration_audit(db, _audit("mig1"))
     with pytest.raises(errors.AlreadyExists, match="migration audit already exists: mig1"):
         q.create_migration_audit(db, _audit("mig1"))
-    with pytest.raises(errors.ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match=r"MigrationAudit.issues_found must be"):
         q.create_migration_audit(db, _audit("mig2", issues_found=-1))
     assert q.count_migration_audits(db) == 1
 
@@ -141,7 +141,7 @@ def test_list_is_newest_first_with_a_limit(db: ConstellationDb) -> None:
     assert [a.id for a in q.list_migration_audits(db, limit=2)] == ["m-d", "m-b"]
     assert [a.id for a in q.list_migration_audits(db, 10)] == ["m-d", "m-b", "m-c", "m-a"]
     assert q.list_migration_audits(db, limit=0) == []
-    with pytest.raises(errors.InvalidData, match="limit must be >= 0"):
+    with pytest.raises(errors.InvalidData, match="limit must be an integer >= 0"):
         q.list_migration_audits(db, limit=-1)
 
 

@@ -65,7 +65,7 @@ def test_create_get_writes_every_column(db: ConstellationDb, make_agent: MakeAge
         q.create_user_task(db, _task("t2", agent_id="ghost"))
     with pytest.raises(errors.ConstraintViolation):
         q.create_user_task(db, _task("t2", parent_task_id="ghost"))
-    with pytest.raises(errors.ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match=r"Task.estimated_minutes must be an integer >= 0"):
         q.create_user_task(db, _task("t2", estimated_minutes=-1))
 
 
@@ -177,7 +177,7 @@ def test_status_transitions_set_and_clear_completed_at(db: ConstellationDb) -> N
     assert cancelled.completed_at is None
     with pytest.raises(errors.NotFound, match="task not found: nope"):
         q.update_user_task_status(db, "nope", UserTaskStatus.COMPLETED)
-    with pytest.raises(errors.ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown task status 'exploded'"):
         q.update_user_task_status(db, "t1", "exploded")
 
 
@@ -190,7 +190,7 @@ def test_update_priority(db: ConstellationDb) -> None:
     assert task.updated_at > T0
     with pytest.raises(errors.NotFound):
         q.update_user_task_priority(db, "nope", "low")
-    with pytest.raises(errors.ConstraintViolation):
+    with pytest.raises(errors.InvalidData, match="unknown task priority 'whenever'"):
         q.update_user_task_priority(db, "t1", "whenever")
 
 
@@ -319,6 +319,7 @@ def test_deleting_an_agent_keeps_its_tasks(db: ConstellationDb, make_agent: Make
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+_name = _text.filter(lambda t: bool(t.strip()))  # required non-blank
 _when = st.datetimes(
     min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)
 )
@@ -333,7 +334,7 @@ _minutes = st.none() | st.integers(0, 2**63 - 1)
         Task,
         id=_text.filter(lambda s: bool(s) and s != "parent"),
         agent_id=st.none() | st.just("a1"),
-        title=_text,
+        title=_name,
         description=st.none() | _text,
         status=st.sampled_from(UserTaskStatus),
         priority=st.sampled_from(UserTaskPriority),

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pattern_db import ConstellationDb, connection, vector
+from pattern_db import ConstellationDb, _vec_loader, vector
 from pattern_db.errors import DimensionMismatch, ExtensionError, InvalidData
 from pattern_db.vector import ContentType, EmbeddingStats, VectorSearchResult
 
@@ -266,7 +266,7 @@ def test_stats(db: ConstellationDb) -> None:
 def db_without_vec(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> ConstellationDb:
-    monkeypatch.setattr(connection, "_vec_loadable_path", lambda: str(tmp_path / "no-such-lib"))
+    monkeypatch.setattr(_vec_loader, "wheel_library", lambda: str(tmp_path / "no-such-lib"))
     if request.param == "memory":
         return ConstellationDb.open_in_memory()
     return ConstellationDb.open(tmp_path / "c.db")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import subprocess
 import sys
 import threading
@@ -225,17 +224,16 @@ def test_concurrent_queries_and_writes(file_db: ConstellationDb) -> None:
     _check(file_db, data, k=30)
 
 
-def test_the_cache_belongs_to_its_handle(tmp_path: Path) -> None:
+def test_the_cache_belongs_to_its_handle_and_close_frees_it(tmp_path: Path) -> None:
     first = ConstellationDb.open(tmp_path / "c.db")
     random_dataset(first, 10, 4)
     vector.warm_vector_cache(first)
     with ConstellationDb.open(tmp_path / "c.db") as second:
         assert not vector.vector_cache_info(second).loaded
-    before = len(_vector_cache._CACHES)
+    assert _vector_cache.existing_cache(first) is not None
     first.close()
-    del first
-    gc.collect()
-    assert len(_vector_cache._CACHES) == before - 1
+    # close() frees the handle's state, whoever still holds the handle.
+    assert _vector_cache.existing_cache(first) is None
 
 
 @pytest.mark.parametrize("max_slices", [16, 1])

@@ -7,7 +7,9 @@ Example:
     True
 """
 
-from pattern_db import errors, fts, ids, memory_docs, models, queries, search, timeutil, vector
+from typing import TYPE_CHECKING, Any
+
+from pattern_db import errors
 from pattern_db.connection import ConstellationDb, DbOrTx, Executor, Transaction
 from pattern_db.errors import (
     AlreadyExists,
@@ -22,6 +24,54 @@ from pattern_db.errors import (
     NotFound,
 )
 
+if TYPE_CHECKING:
+    from pattern_db import (
+        embed,
+        fts,
+        global_db,
+        ids,
+        importers,
+        integrations,
+        memory_docs,
+        models,
+        queries,
+        search,
+        timeutil,
+        vector,
+    )
+    from pattern_db.global_db import GlobalDb
+
+# Loaded on first use, so `import pattern_db` (and `pattern-db --help`) stay cheap: vector search
+# imports numpy, memory documents loro, the embedder onnxruntime.
+_LAZY_MODULES = frozenset(
+    {
+        "embed",
+        "fts",
+        "global_db",
+        "ids",
+        "importers",
+        "integrations",
+        "memory_docs",
+        "models",
+        "queries",
+        "search",
+        "timeutil",
+        "vector",
+    }
+)
+_LAZY_NAMES = {"GlobalDb": "pattern_db.global_db"}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"pattern_db.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    raise AttributeError(f"module 'pattern_db' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -33,6 +83,7 @@ __all__ = [
     "DimensionMismatch",
     "Executor",
     "ExtensionError",
+    "GlobalDb",
     "ImportFailed",
     "InvalidData",
     "MigrationError",
@@ -40,9 +91,13 @@ __all__ = [
     "NotFound",
     "Transaction",
     "__version__",
+    "embed",
     "errors",
     "fts",
+    "global_db",
     "ids",
+    "importers",
+    "integrations",
     "memory_docs",
     "models",
     "queries",

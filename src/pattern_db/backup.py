@@ -15,27 +15,18 @@ from typing import TYPE_CHECKING
 
 import apsw
 
-from pattern_db.errors import CorruptDatabase, InvalidData, translate
+from pattern_db.errors import CorruptDatabase, DbError, InvalidData, translate
+from pattern_db.files import prepare_destination, remove_with_sidecars, require_file
+from pattern_db.maintenance import integrity_check
 
 if TYPE_CHECKING:
     from pattern_db.connection import ConstellationDb
 
-__all__ = ["integrity_check", "online_backup", "restore_backup"]
-
-
-def integrity_check(conn: apsw.Connection) -> list[str]:
-    """Return SQLite's integrity_check messages (empty when the file is sound)."""
-    rows = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
-    return [] if rows == ["ok"] else rows
+__all__ = ["online_backup", "restore_backup"]
 
 
 def _temp_beside(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-
-
-def _remove_with_sidecars(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _copy_into(source: apsw.Connection, dest: Path) -> None:
@@ -59,20 +50,20 @@ def _write_verified(
     dest: Path, *, overwrite: bool, copy: Callable[[Path], None], remove_old: bool = False
 ) -> Path:
     """Run `copy(temp)` beside `dest`, then rename the verified copy into place."""
-    if dest.exists() and not overwrite:
-        raise InvalidData(f"{dest} exists; choose another path or pass overwrite=True")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = prepare_destination(dest, overwrite=overwrite)
     temp = _temp_beside(dest)
-    _remove_with_sidecars(temp)
+    remove_with_sidecars(temp)
     try:
         copy(temp)
         if remove_old:
-            _remove_with_sidecars(dest)
+            remove_with_sidecars(dest)
         os.replace(temp, dest)
     except apsw.Error as exc:
         raise translate(exc) from exc
+    except OSError as exc:
+        raise DbError(f"cannot write {dest}: {exc.strerror or exc}") from None
     finally:
-        _remove_with_sidecars(temp)
+        remove_with_sidecars(temp)
     return dest
 
 
@@ -88,7 +79,7 @@ def online_backup(db: ConstellationDb, dest: Path, *, overwrite: bool = False) -
         raise InvalidData("backup destination is the database itself; choose another path")
 
     def copy(temp: Path) -> None:
-        with db._snapshot_source() as source:
+        with db.snapshot() as source:
             _copy_into(source, temp)
 
     return _write_verified(dest, overwrite=overwrite, copy=copy)
@@ -104,8 +95,7 @@ def restore_backup(backup: Path, dest: Path, *, overwrite: bool = False) -> Path
         CorruptDatabase: `backup` is not a sound SQLite database.
     """
     backup = backup.expanduser().absolute()
-    if not backup.is_file():
-        raise InvalidData(f"no backup file at {backup}")
+    require_file(backup, what="backup")
 
     def copy(temp: Path) -> None:
         source = apsw.Connection(str(backup), flags=apsw.SQLITE_OPEN_READONLY)

@@ -21,7 +21,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
-from pattern_db.timeutil import format_ts, parse_ts
+from pattern_db import _validate
+from pattern_db.timeutil import parse_ts
 
 __all__ = ["RecordCodec", "codec_for", "json_text", "json_value", "ts_text"]
 
@@ -35,9 +36,13 @@ _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
 
 
-def json_text(value: Any) -> str:
-    """Return the JSON text of a value (`msgspec.Raw` passes through exactly as written)."""
-    return _json_encode(value).decode()
+def json_text(value: Any, what: str = "JSON value") -> str:
+    """Return the JSON text of a value (`msgspec.Raw` passes through exactly as written).
+
+    Raises:
+        InvalidData: the value holds NaN, infinity, a set or something JSON cannot encode.
+    """
+    return _validate.json_text(value, what)
 
 
 def json_value(text: str | None) -> Any:
@@ -45,15 +50,28 @@ def json_value(text: str | None) -> Any:
     return None if text is None else _json_decode(text)
 
 
-def ts_text(value: datetime | str) -> str:
-    """Return the canonical stored text of a datetime (strings are parsed first)."""
-    if isinstance(value, datetime):
-        return format_ts(value)
-    return format_ts(parse_ts(value))
+def ts_text(value: datetime | str, what: str = "timestamp") -> str:
+    """Return the canonical stored text of an aware datetime or zoned timestamp text.
+
+    Raises:
+        InvalidData: the datetime or the text has no time zone, or is not a time.
+    """
+    return _validate.timestamp(value, what)
 
 
 def _bool_int(value: Any) -> int:
     return 1 if value else 0
+
+
+def _enum_check(enum_type: type[enum.Enum], what: str) -> Callable[[Any], Any]:
+    """Return a function passing members through and checking anything else."""
+
+    def check(value: Any) -> Any:
+        if value.__class__ is enum_type:
+            return value
+        return _validate.enum_value(enum_type, value, what)
+
+    return check
 
 
 class _Field:
@@ -140,18 +158,37 @@ class RecordCodec(Generic[R]):
         return self._decode_all(rows)
 
     def _build_encoder(self) -> Callable[[R], tuple[Any, ...]]:
-        env: dict[str, Any] = {"_ts": ts_text, "_json": json_text, "_bool": _bool_int}
+        """Return the encoder: every field checked (`_validate`) and turned into its column.
+
+        The checks cost a few type tests per field: enum fields must hold a member or one of
+        its strings, timestamps an aware time, JSON what JSON holds exactly, and the fields
+        `_validate.record_rules` names non-blank text.
+        """
+        env: dict[str, Any] = {
+            "_ts": _validate.timestamp,
+            "_json": _validate.json_text,
+            "_bool": _bool_int,
+        }
+        rules = _validate.record_rules(self.cls)
         parts = []
-        for f in self.fields:
+        for i, f in enumerate(self.fields):
             attr = f"r.{f.name}"
-            if f.kind in ("plain", "bytes", "enum"):
+            label = repr(f"{self.cls.__name__}.{f.name}")
+            if f.name in rules:
+                env[f"_rule{i}"] = rules[f.name]
+                attr = f"_rule{i}(r.{f.name}, {label})"
+            if f.kind in ("plain", "bytes"):
                 parts.append(attr)
                 continue
-            func = {"ts": "_ts", "bool": "_bool", "json": "_json"}[f.kind]
-            if f.nullable:
-                parts.append(f"(None if {attr} is None else {func}({attr}))")
+            if f.kind == "enum":
+                env[f"_enum{i}"] = _enum_check(f.inner, f"{self.cls.__name__}.{f.name}")
+                call = f"_enum{i}({attr})"
+            elif f.kind == "bool":
+                call = f"_bool({attr})"
             else:
-                parts.append(f"{func}({attr})")
+                func = {"ts": "_ts", "json": "_json"}[f.kind]
+                call = f"{func}({attr}, {label})"
+            parts.append(f"(None if {attr} is None else {call})" if f.nullable else call)
         source = f"def encode(r):\n    return ({', '.join(parts)},)\n"
         return typing.cast(Callable[[R], tuple[Any, ...]], _compile(source, "encode", env))
 

@@ -4,9 +4,17 @@ Design: one writer connection behind a re-entrant lock, every write in `BEGIN IM
 SQLite's busy timeout applies at the start of the transaction instead of failing mid-way with
 SQLITE_BUSY on lock upgrade), and one reader connection per thread in WAL mode, so reads never
 wait for writes. A thread inside `transaction()` reads through the writer connection and sees its
-own uncommitted writes; nested writes in that thread become savepoints. In-memory databases have
-a single connection shared under the lock. Query functions take either a `ConstellationDb` or a
-`Transaction`; both expose `reader()` and `writer()`, which is all a query needs.
+own uncommitted writes. In-memory databases have a single connection shared under the lock.
+
+Query functions take an `Executor`: a `ConstellationDb` or a `Transaction`, both with `reader()`,
+`writer()` and `database`. A Transaction's savepoint policy is explicit: with `savepoints=True`
+(the default) each query inside it runs in its own savepoint, so a failing query rolls back only
+its statements and the transaction goes on; with `savepoints=False` queries run straight in the
+transaction (any failure aborts it), which saves a savepoint release per call, and so an FTS5
+flush per call, for all-or-nothing work such as bulk loads and memory edits.
+
+State that belongs to one handle (the vector cache) lives in `handle_state` and is freed by
+`close()`.
 """
 
 from __future__ import annotations
@@ -15,15 +23,17 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import apsw
 
+from pattern_db import _vec_loader, files, maintenance
 from pattern_db import migrate as migrations
 from pattern_db.errors import (
+    DRIVER_ERRORS,
     DatabaseClosed,
     DbError,
     ExtensionError,
@@ -34,6 +44,8 @@ from pattern_db.models.stats import DbStats
 from pattern_db.timeutil import now
 
 __all__ = ["ConstellationDb", "DbOrTx", "Executor", "Transaction", "scalar"]
+
+T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 NEW_FILE_PAGE_SIZE = 8192
@@ -60,22 +72,23 @@ _COUNT_SQL = {
     "file_passage_count": "SELECT count(*) FROM file_passages",
     "embedding_count": "SELECT count(*) FROM embeddings",
 }
-_FTS_TABLES = """
-SELECT name FROM sqlite_schema
-WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE % USING fts5(%' ORDER BY name
-"""
+
+
+# SQLite calls back into Python this often (virtual machine steps) during a statement, which lets
+# a pending Ctrl-C (or any signal handler) run and interrupt a long query. About 0.1% overhead.
+_PROGRESS_STEPS = 50_000
+
+
+def _allow_signals() -> bool:
+    # Running Python code is the point: the interpreter delivers pending signals here, and an
+    # exception raised by a handler (KeyboardInterrupt) aborts the statement with it.
+    return False
 
 
 def scalar(conn: apsw.Connection, sql: str, params: Any = ()) -> Any:
     """Return the first column of the first row of a query (None when there is no row)."""
     row = conn.execute(sql, params).fetchone()
     return None if row is None else row[0]
-
-
-def _vec_loadable_path() -> str:
-    import sqlite_vec
-
-    return str(sqlite_vec.loadable_path())
 
 
 class _Reading:
@@ -94,12 +107,17 @@ class _Reading:
         return self._conn
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, apsw.Error):
+        if isinstance(exc, DRIVER_ERRORS):
             raise translate(exc) from exc
 
 
 class Executor(Protocol):
-    """What every query function needs: a connection to read with and one to write with."""
+    """What every query function needs: connections to read and write with, and their handle."""
+
+    @property
+    def database(self) -> ConstellationDb:
+        """The handle these connections belong to."""
+        ...
 
     def reader(self) -> contextlib.AbstractContextManager[apsw.Connection]:
         """Return a context manager yielding a connection for reading."""
@@ -113,16 +131,25 @@ class Executor(Protocol):
 class Transaction:
     """A write transaction in progress; pass it wherever a ConstellationDb is accepted.
 
-    Example: `with db.transaction() as tx: queries.agent.create_agent(tx, agent)`.
+    `savepoints` is the policy for the queries run in it (see the module note). Example:
+    `with db.transaction() as tx: queries.agent.create_agent(tx, agent)`.
     """
 
-    def __init__(self, db: ConstellationDb, conn: apsw.Connection) -> None:
+    def __init__(
+        self, db: ConstellationDb, conn: apsw.Connection, *, savepoints: bool = True
+    ) -> None:
         self._db = db
         self._conn: apsw.Connection | None = conn
+        self.savepoints = savepoints
 
     @property
     def db(self) -> ConstellationDb:
         """The database this transaction belongs to."""
+        return self._db
+
+    @property
+    def database(self) -> ConstellationDb:
+        """The database this transaction belongs to (the Executor protocol's name)."""
         return self._db
 
     def _connection(self) -> apsw.Connection:
@@ -136,15 +163,19 @@ class Transaction:
 
     @contextmanager
     def writer(self) -> Iterator[apsw.Connection]:
-        """Yield the transaction's connection inside a savepoint.
+        """Yield the transaction's connection, inside a savepoint when the policy says so.
 
-        A failing query rolls back only its own statements; the transaction goes on.
+        With savepoints a failing query rolls back only its own statements and the transaction
+        goes on; without, the failure propagates and the whole transaction rolls back.
         """
         conn = self._connection()
         try:
-            with conn:
+            if self.savepoints:
+                with conn:
+                    yield conn
+            else:
                 yield conn
-        except apsw.Error as exc:
+        except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
 
     def _end(self) -> None:
@@ -170,6 +201,8 @@ class ConstellationDb:
         self._readers_lock = threading.Lock()
         self._vec_version: str | None = None
         self._vec_error: str | None = None
+        self._state: dict[str, Any] = {}
+        self._state_lock = threading.Lock()
         self._writer = self._connect(writer=True)
 
     # -- opening and closing -------------------------------------------------------------------
@@ -185,16 +218,23 @@ class ConstellationDb:
     ) -> ConstellationDb:
         """Open (creating it and its directories if needed) and migrate a constellation file.
 
+        An existing file is checked before anything is written to it: another application's
+        database, or one written by the Rust crate, is refused and left as it was.
+
         Raises:
             MigrationRequired: `migrate=False` and the schema is older than this code.
             MigrationError: a migration failed or an applied one was edited.
+            NotAConstellation: the file is another application's SQLite database, or the Rust
+                crate's (the message names the import command).
             CorruptDatabase: the file is not a SQLite database.
+            PathError: the path is a directory, or its directory cannot be created.
         """
         file_path = Path(path).expanduser().absolute()
-        existed = file_path.exists() and file_path.stat().st_size > 0
+        kind = files.check_constellation(file_path)
+        existed = kind is files.FileKind.CONSTELLATION
         if not migrate and not existed:
             raise MigrationRequired(file_path, 0, migrations.latest_version())
-        file_path.parent.mkdir(parents=True, exist_ok=True)
+        files.prepare_parent(file_path)
         db = cls(file_path, busy_timeout_ms=busy_timeout_ms)
         try:
             db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)
@@ -249,6 +289,7 @@ class ConstellationDb:
             raise translate(exc) from exc
         try:
             conn.setbusytimeout(self._busy_timeout_ms)
+            conn.set_progress_handler(_allow_signals, _PROGRESS_STEPS)
             if self._path is not None and writer:
                 if scalar(conn, "PRAGMA page_count") == 0:
                     # Only a new file can choose: 8 KiB pages hold five 384-float vectors where
@@ -270,11 +311,7 @@ class ConstellationDb:
         if self._vec_error is not None:
             return
         try:
-            conn.enable_load_extension(True)
-            try:
-                conn.load_extension(_vec_loadable_path())
-            finally:
-                conn.enable_load_extension(False)
+            _vec_loader.load_into(conn)
             if self._vec_version is None:
                 self._vec_version = str(scalar(conn, "SELECT vec_version()"))
         except (apsw.Error, ImportError, OSError) as exc:
@@ -293,6 +330,8 @@ class ConstellationDb:
             for conn in readers:
                 conn.close()
             self._writer.close()
+            with self._state_lock:
+                self._state.clear()
 
     def __enter__(self) -> ConstellationDb:
         return self
@@ -311,6 +350,28 @@ class ConstellationDb:
     def closed(self) -> bool:
         """True once close() has been called."""
         return self._closed
+
+    @property
+    def database(self) -> ConstellationDb:
+        """This handle (so a ConstellationDb and a Transaction both answer `database`)."""
+        return self
+
+    def handle_state(self, key: str, factory: Callable[[], T]) -> T:
+        """Return this handle's object stored under `key`, made by `factory()` on first use.
+
+        For per-handle caches of higher layers (the vector cache); freed by `close()`.
+        """
+        with self._state_lock:
+            if key not in self._state:
+                self._check_open()
+                self._state[key] = factory()
+            value: T = self._state[key]
+            return value
+
+    def existing_state(self, key: str) -> Any:
+        """Return this handle's object stored under `key`, or None when there is none."""
+        with self._state_lock:
+            return self._state.get(key)
 
     def in_transaction(self) -> bool:
         """Return True when the calling thread is inside a write transaction of this handle."""
@@ -349,7 +410,7 @@ class ConstellationDb:
         with self._lock:
             try:
                 yield self._writer
-            except apsw.Error as exc:
+            except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
 
     @contextmanager
@@ -365,7 +426,7 @@ class ConstellationDb:
                 try:
                     with conn:
                         yield conn
-                except apsw.Error as exc:
+                except DRIVER_ERRORS as exc:
                     raise translate(exc) from exc
                 return
             try:
@@ -379,24 +440,68 @@ class ConstellationDb:
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, apsw.Error):
+                if isinstance(exc, DRIVER_ERRORS):
                     raise translate(exc) from exc
                 raise
             finally:
                 self._tx_owner = None
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, *, savepoints: bool = True) -> Iterator[Transaction]:
         """Group several query calls into one atomic write transaction.
 
+        `savepoints=False` runs the queries straight in the transaction (see the module note).
         Example: `with db.transaction() as tx: create_agent(tx, a); create_block(tx, b)`.
         """
         with self.writer() as conn:
-            tx = Transaction(self, conn)
+            tx = Transaction(self, conn, savepoints=savepoints)
             try:
                 yield tx
             finally:
                 tx._end()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[apsw.Connection]:
+        """Yield the writer connection under the lock, outside any transaction.
+
+        For statements that cannot run in a transaction (VACUUM, wal_checkpoint); nothing else
+        of this handle writes meanwhile.
+
+        Raises:
+            DbError: the calling thread is inside a transaction of this handle.
+        """
+        self._check_open()
+        with self._lock:
+            if self._tx_owner == threading.get_ident():
+                raise DbError("VACUUM and checkpoints cannot run inside db.transaction()")
+            try:
+                yield self._writer
+            except DRIVER_ERRORS as exc:
+                raise translate(exc) from exc
+
+    @contextmanager
+    def snapshot(self) -> Iterator[apsw.Connection]:
+        """Yield a read-only connection holding one consistent snapshot (backups, exports).
+
+        A file database gets a fresh connection of its own; an in-memory one, its single
+        connection under the lock.
+        """
+        self._check_open()
+        if self._path is None:
+            with self.exclusive() as conn:
+                yield conn
+            return
+        try:
+            conn = apsw.Connection(str(self._path), flags=apsw.SQLITE_OPEN_READONLY)
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+        try:
+            conn.setbusytimeout(self._busy_timeout_ms)
+            yield conn
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+        finally:
+            conn.close()
 
     # -- extensions and capabilities -----------------------------------------------------------
 
@@ -482,68 +587,20 @@ class ConstellationDb:
         )
 
     def vacuum(self) -> None:
-        """Rebuild the file compactly, then rebuild the FTS indexes.
-
-        VACUUM may renumber the implicit rowids the external-content FTS tables point at, so the
-        indexes are rebuilt from their content tables afterwards.
-        """
-        self._check_open()
-        with self._lock:
-            try:
-                self._writer.execute("VACUUM")
-            except apsw.Error as exc:
-                raise translate(exc) from exc
-        with self.writer() as conn:
-            for (name,) in conn.execute(_FTS_TABLES).fetchall():
-                conn.execute(f"INSERT INTO {name}({name}) VALUES ('rebuild')")
+        """Rebuild the file compactly, then rebuild the FTS indexes (`maintenance.vacuum`)."""
+        maintenance.vacuum(self)
 
     def verify(self) -> list[str]:
-        """Return every problem found (empty when sound): pages, foreign keys, FTS, migrations.
+        """Return every problem found, one line each; empty when sound (`maintenance.verify`).
 
-        Runs SQLite's integrity_check and foreign_key_check, FTS5's own integrity check of each
-        full-text index against its content table, and the migration history check.
+        Pages (integrity_check), foreign keys, the migration history, each full-text index
+        against its table, and vectors whose content is not stored.
         """
-        from pattern_db.backup import integrity_check
-
-        problems: list[str] = []
-        with self.reader() as conn:
-            problems += [f"integrity: {p}" for p in integrity_check(conn)]
-            for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall():
-                problems.append(f"foreign key: {table} row {rowid} refers to a missing {parent}")
-            try:
-                pending = migrations.pending_migrations(conn)
-            except DbError as exc:
-                problems.append(f"migrations: {exc}")
-            else:
-                problems += [f"migrations: {m.version:04d}_{m.name} not applied" for m in pending]
-            fts_tables = [str(row[0]) for row in conn.execute(_FTS_TABLES).fetchall()]
-        from pattern_db.search.vector import find_orphans
-
-        for content_type, count in find_orphans(self).items():
-            problems.append(
-                f"vectors: {count} {content_type} vector(s) embed content that is not stored; "
-                "remove them with vector.purge_orphans (or keep them as constellation-wide)"
-            )
-        for name in fts_tables:
-            try:
-                with self.writer() as conn:
-                    conn.execute(f"INSERT INTO {name}({name}, rank) VALUES ('integrity-check', 1)")
-            except DbError as exc:
-                problems.append(
-                    f"full-text index {name} disagrees with its table ({exc}); "
-                    "run `pattern-db vacuum` to rebuild it"
-                )
-        return problems
+        return maintenance.verify(self)
 
     def checkpoint(self) -> tuple[int, int, int]:
         """Run `wal_checkpoint(TRUNCATE)`; return (busy, wal pages, pages checkpointed)."""
-        self._check_open()
-        with self._lock:
-            try:
-                row: Any = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            except apsw.Error as exc:
-                raise translate(exc) from exc
-        return int(row[0]), int(row[1]), int(row[2])
+        return maintenance.checkpoint(self)
 
     def backup(self, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Copy the database to `dest` through SQLite's online backup API; return the path.
@@ -560,29 +617,8 @@ class ConstellationDb:
         self._check_open()
         return online_backup(self, Path(dest), overwrite=overwrite)
 
-    def _snapshot_source(self) -> contextlib.AbstractContextManager[apsw.Connection]:
-        """Yield a connection whose read snapshot a backup copies."""
-        if self._path is None:
-            return self._locked_writer()
-        return _fresh_reader(self._path, self._busy_timeout_ms)
-
-    @contextmanager
-    def _locked_writer(self) -> Iterator[apsw.Connection]:
-        with self._lock:
-            yield self._writer
-
 
 DbOrTx = ConstellationDb | Transaction
-
-
-@contextmanager
-def _fresh_reader(path: Path, busy_timeout_ms: int) -> Iterator[apsw.Connection]:
-    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        conn.setbusytimeout(busy_timeout_ms)
-        yield conn
-    finally:
-        conn.close()
 
 
 def _file_size(path: Path) -> int:

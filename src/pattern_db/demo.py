@@ -14,7 +14,7 @@ from typing import Any
 
 from pattern_db import fts, ids
 from pattern_db.connection import ConstellationDb
-from pattern_db.errors import InvalidData
+from pattern_db.files import prepare_destination, remove_with_sidecars
 from pattern_db.memory_docs import MemoryDocs
 from pattern_db.models import (
     Agent,
@@ -53,14 +53,11 @@ def create_demo(path: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
     """Write the demo constellation to `path`; return a summary of what was written.
 
     Raises:
-        InvalidData: `path` exists and `overwrite` is False.
+        DestinationExists: `path` exists and `overwrite` is False.
+        PathError: `path` is a directory, or its directory cannot be created.
     """
-    path = Path(path)
-    if path.exists():
-        if not overwrite:
-            raise InvalidData(f"{path} exists; pass --overwrite to replace it with the demo")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path = prepare_destination(path, overwrite=overwrite)
+    remove_with_sidecars(path)
     start = datetime.now(UTC) - timedelta(minutes=10)
     agents = [
         Agent(name="Pattern", model_provider="anthropic", model_name="claude-sonnet-4"),

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import apsw
 
-from pattern_db.errors import MigrationError
+from pattern_db.errors import MigrationError, translate
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -195,10 +195,22 @@ def inspect_file(path: str | Path) -> list[tuple[Migration, AppliedMigration | N
     """Return each shipped migration with its record in the file at `path` (None if pending).
 
     Opens the file read-only and changes nothing (the CLI's `migrate --list`).
+
+    Raises:
+        PathError: no file at `path`, or a directory.
+        NotAConstellation: another application's database, or the Rust crate's.
+        CorruptDatabase: not a SQLite database.
     """
-    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    from pattern_db.files import check_constellation, require_file
+
+    file_path = Path(path)
+    require_file(file_path)
+    check_constellation(file_path)
+    conn = apsw.Connection(str(file_path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
         applied = {row.version: row for row in applied_migrations(conn)}
+    except apsw.Error as exc:
+        raise translate(exc) from exc
     finally:
         conn.close()
     return [(m, applied.get(m.version)) for m in load_migrations()]

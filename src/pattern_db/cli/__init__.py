@@ -4,7 +4,17 @@
 commands and registers itself on import.
 """
 
-from pattern_db.cli import database, demo, maintenance
+from pattern_db.cli import database, demo, global_cmds, importers, index, maintenance, mcp
 from pattern_db.cli._app import app, main
 
-__all__ = ["app", "database", "demo", "main", "maintenance"]
+__all__ = [
+    "app",
+    "database",
+    "demo",
+    "global_cmds",
+    "importers",
+    "index",
+    "main",
+    "maintenance",
+    "mcp",
+]

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pattern_db.errors import DbError
+from pattern_db.errors import DbError, DestinationExists
 
 __all__ = [
     "DbPath",
@@ -88,6 +88,14 @@ def main(argv: list[str] | None = None) -> None:
     """
     try:
         app(args=argv, prog_name="pattern-db")
+    except DestinationExists as exc:
+        # The library names its keyword argument; on the command line it is a flag.
+        err.print(
+            f"error: {exc.path} exists; choose another path, or pass --{exc.option} to replace it",
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
     except DbError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(1)

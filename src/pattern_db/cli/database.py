@@ -9,16 +9,15 @@ import msgspec
 import typer
 from rich.table import Table
 
+from pattern_db import files
 from pattern_db import migrate as migrations
 from pattern_db.cli._app import DbPath, JsonFlag, app, human_size, kv_table, out, print_json
 from pattern_db.connection import ConstellationDb
-from pattern_db.errors import DbError
 
 
 def require_file(path: Path) -> None:
-    """Raise DbError (naming the command to run) unless `path` is an existing file."""
-    if not path.is_file():
-        raise DbError(f"no database at {path}; create one with `pattern-db init {path}`")
+    """Raise PathError (naming the command to run) unless `path` is an existing file."""
+    files.require_file(path)
 
 
 def open_existing(path: Path, *, migrate: bool = False) -> ConstellationDb:

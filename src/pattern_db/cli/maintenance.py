@@ -20,6 +20,7 @@ from pattern_db.cli._app import (
 )
 from pattern_db.cli.database import open_existing
 from pattern_db.connection import ConstellationDb
+from pattern_db.errors import CorruptDatabase, NotAConstellation
 
 
 @app.command()
@@ -105,8 +106,12 @@ def verify(path: DbPath, as_json: JsonFlag = False) -> None:
 
     Example: pattern-db verify --json data/constellation.db
     """
-    with open_existing(path) as db:
-        problems = db.verify()
+    try:
+        with open_existing(path) as db:
+            problems = db.verify()
+    except (CorruptDatabase, NotAConstellation) as exc:
+        # The file itself is the problem: report it like any other finding.
+        problems = [f"file: {getattr(exc, 'detail', None) or exc}"]
     if as_json:
         print_json({"ok": not problems, "problems": problems})
     elif problems:

@@ -7,14 +7,11 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import apsw
 from loro import LoroDoc
 
-from pattern_db.connection import ConstellationDb
-from pattern_db.errors import translate
 from pattern_db.memory_docs._loro import frontier_of, render
 
-__all__ = ["DocCache", "Entry", "WriteTx", "write_tx"]
+__all__ = ["DocCache", "Entry"]
 
 # Block locks are striped: a bounded set of re-entrant locks chosen by the block id's hash, so
 # memory stays constant however many blocks a handle touches. A thread only ever holds one
@@ -114,38 +111,3 @@ class DocCache:
     def __contains__(self, block_id: object) -> bool:
         with self._guard:
             return block_id in self._entries
-
-
-class WriteTx:
-    """An Executor over one write transaction's connection, without a savepoint per query.
-
-    Every memory_docs write is all or nothing (any error rolls the whole transaction back),
-    so the per-query savepoints of `Transaction` would only add cost: releasing one makes
-    FTS5 flush its pending index changes, once per query instead of once per commit.
-    """
-
-    def __init__(self, conn: apsw.Connection) -> None:
-        self._conn = conn
-
-    @contextmanager
-    def reader(self) -> Iterator[apsw.Connection]:
-        """Yield the transaction's connection."""
-        try:
-            yield self._conn
-        except apsw.Error as exc:
-            raise translate(exc) from exc
-
-    @contextmanager
-    def writer(self) -> Iterator[apsw.Connection]:
-        """Yield the transaction's connection (no savepoint: a failure aborts the whole write)."""
-        try:
-            yield self._conn
-        except apsw.Error as exc:
-            raise translate(exc) from exc
-
-
-@contextmanager
-def write_tx(db: ConstellationDb) -> Iterator[WriteTx]:
-    """Run the block in one write transaction (BEGIN IMMEDIATE; a savepoint when nested)."""
-    with db.writer() as conn:
-        yield WriteTx(conn)

@@ -1,4 +1,4 @@
-"""The machinery under `MemoryDocs`: cached loading, the permission gate, and atomic writes."""
+"""The engine `MemoryDocs` delegates to: cached loading, the permission gate, atomic writes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import TypeVar
 
 from loro import LoroDoc
 
-from pattern_db.connection import ConstellationDb, Executor
+from pattern_db.connection import ConstellationDb, Executor, Transaction
 from pattern_db.errors import InvalidData, NotFound
-from pattern_db.memory_docs._cache import DocCache, Entry, WriteTx, write_tx
+from pattern_db.memory_docs._cache import DocCache, Entry
 from pattern_db.memory_docs._loro import (
     CONTENT,
     delta_since,
@@ -38,7 +38,7 @@ from pattern_db.models.memory import (
 )
 from pattern_db.queries import memory as q
 
-__all__ = ["DocsCore"]
+__all__ = ["DocsEngine"]
 
 T = TypeVar("T")
 
@@ -46,60 +46,41 @@ T = TypeVar("T")
 _LOAD_ATTEMPTS = 3
 
 
-class DocsCore:
-    """Loading, caching, gating and writing; the public operations live in `MemoryDocs`."""
+class DocsEngine:
+    """Loading, caching, gating and writing of one handle's documents; `MemoryDocs` uses one."""
 
     def __init__(self, db: ConstellationDb, config: LoroStorageConfig | None = None) -> None:
         if not isinstance(db, ConstellationDb):
             raise TypeError("MemoryDocs needs a ConstellationDb (it opens its own transactions)")
-        self._db = db
-        self._config = config or LoroStorageConfig()
-        self._cache = DocCache(self._config.max_cached_docs)
-
-    @property
-    def db(self) -> ConstellationDb:
-        """The database these documents live in."""
-        return self._db
-
-    @property
-    def config(self) -> LoroStorageConfig:
-        """The storage and consolidation policy."""
-        return self._config
-
-    def invalidate(self, block_id: str | None = None) -> None:
-        """Forget the cached document of one block (or of all), so the next use loads it.
-
-        Only needed after a block's snapshot was replaced around memory_docs (for example with
-        `queries.memory.update_block_content` or `upsert_block`); every change made through
-        memory_docs, and every delta, undo or redo stored by any handle, is seen without it.
-        """
-        self._cache.discard(block_id)
+        self.db = db
+        self.config = config or LoroStorageConfig()
+        self.cache = DocCache(self.config.max_cached_docs)
 
     # -- loading -------------------------------------------------------------------------------
 
-    def _in_outer_transaction(self) -> bool:
+    def in_outer_transaction(self) -> bool:
         # Inside the caller's own `db.transaction()` our writes are savepoints that may still
         # roll back, so nothing read or written there may be cached.
-        return self._db.in_transaction()
+        return self.db.in_transaction()
 
     @contextmanager
-    def _entry(self, block_id: str) -> Iterator[Entry]:
+    def entry(self, block_id: str) -> Iterator[Entry]:
         """Yield the block's current document under its lock (loaded or refreshed as needed)."""
-        cacheable = not self._in_outer_transaction()
-        with self._cache.locked(block_id):
-            entry = self._cache.take(block_id)
-            entry = self._sync(self._db, block_id, entry, consistent=False)
+        cacheable = not self.in_outer_transaction()
+        with self.cache.locked(block_id):
+            entry = self.cache.take(block_id)
+            entry = self.sync(self.db, block_id, entry, consistent=False)
             try:
                 yield entry
             finally:
                 if cacheable:
-                    self._cache.put(block_id, entry)
+                    self.cache.put(block_id, entry)
 
-    def _read(self, block_id: str, fn: Callable[[Entry], T]) -> T:
-        with self._entry(block_id) as entry:
+    def read(self, block_id: str, fn: Callable[[Entry], T]) -> T:
+        with self.entry(block_id) as entry:
             return fn(entry)
 
-    def _sync(self, ex: Executor, block_id: str, entry: Entry | None, *, consistent: bool) -> Entry:
+    def sync(self, ex: Executor, block_id: str, entry: Entry | None, *, consistent: bool) -> Entry:
         """Return an entry reflecting the block's stored version (`entry` itself when current).
 
         `consistent` means `ex` is a transaction, so its reads cannot interleave with writes.
@@ -122,14 +103,14 @@ class DocsCore:
                 break
             info = version_info(ex, block_id)
         if consistent:
-            assert isinstance(ex, WriteTx)
-            return self._adopt(ex, block_id)
-        with write_tx(self._db) as tx:
-            fresh = self._sync(tx, block_id, entry, consistent=True)
+            assert isinstance(ex, Transaction)
+            return self.adopt(ex, block_id)
+        with self.db.transaction(savepoints=False) as tx:
+            fresh = self.sync(tx, block_id, entry, consistent=True)
         fresh.unsaved = False
         return fresh
 
-    def _adopt(self, tx: WriteTx, block_id: str) -> Entry:
+    def adopt(self, tx: Transaction, block_id: str) -> Entry:
         """Load a block inside `tx`, first giving a Loro document to one that has only a preview.
 
         Blocks written around memory_docs (imports, raw queries) may hold text in
@@ -153,7 +134,7 @@ class DocsCore:
             snapshot_of(doc),
             loaded.adopt,
             frontier=frontier_of(doc),
-            compression_threshold=self._config.compression_threshold_bytes,
+            compression_threshold=self.config.compression_threshold_bytes,
         )
         adopted = Entry(doc, info.last_seq, info.max_active_seq)
         adopted.unsaved = True
@@ -161,13 +142,13 @@ class DocsCore:
 
     # -- the permission gate -------------------------------------------------------------------
 
-    def _active_block(self, ex: Executor, block_id: str) -> MemoryBlock:
+    def active_block(self, ex: Executor, block_id: str) -> MemoryBlock:
         block = q.get_block(ex, block_id)
         if block is None:
             raise NotFound(BLOCK_ENTITY, block_id)
         return block
 
-    def _authorize(
+    def authorize(
         self,
         ex: Executor,
         block: MemoryBlock,
@@ -228,7 +209,7 @@ class DocsCore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _write(
+    def write(
         self,
         block_id: str,
         op: MemoryOp,
@@ -253,16 +234,16 @@ class DocsCore:
         """
         kind = _source(source, actor)
 
-        def run(tx: WriteTx, block: MemoryBlock, entry: Entry) -> EditResult:
-            return self._apply(tx, block, entry, mutate, kind, enforce_limit)
+        def run(tx: Transaction, block: MemoryBlock, entry: Entry) -> EditResult:
+            return self.apply(tx, block, entry, mutate, kind, enforce_limit)
 
-        return self._transact(block_id, op, run, actor=actor, consent=consent)
+        return self.transact(block_id, op, run, actor=actor, consent=consent)
 
-    def _transact(
+    def transact(
         self,
         block_id: str,
         op: MemoryOp,
-        run: Callable[[WriteTx, MemoryBlock, Entry], T],
+        run: Callable[[Transaction, MemoryBlock, Entry], T],
         *,
         actor: str | None,
         consent: bool,
@@ -272,35 +253,35 @@ class DocsCore:
         The entry goes back into the cache only if the transaction committed, or if it failed
         without the document changing after it was brought up to date.
         """
-        cacheable = not self._in_outer_transaction()
-        with self._cache.locked(block_id):
-            cached = self._cache.take(block_id)
+        cacheable = not self.in_outer_transaction()
+        with self.cache.locked(block_id):
+            cached = self.cache.take(block_id)
             syncing = False
             entry: Entry | None = None
             mark = b""
             try:
-                with write_tx(self._db) as tx:
-                    block = self._active_block(tx, block_id)
-                    self._authorize(tx, block, actor, op, consent)
+                with self.db.transaction(savepoints=False) as tx:
+                    block = self.active_block(tx, block_id)
+                    self.authorize(tx, block, actor, op, consent)
                     syncing = True  # from here on `cached` may be partly updated
-                    entry = self._sync(tx, block_id, cached, consistent=True)
+                    entry = self.sync(tx, block_id, cached, consistent=True)
                     mark = entry.mark()
                     result = run(tx, block, entry)
             except BaseException:
                 if cacheable:
                     if not syncing and cached is not None:
-                        self._cache.put(block_id, cached)
+                        self.cache.put(block_id, cached)
                     elif entry is not None and entry.unchanged_since(mark):
-                        self._cache.put(block_id, entry)
+                        self.cache.put(block_id, entry)
                 raise
             entry.unsaved = False
             if cacheable:
-                self._cache.put(block_id, entry)
+                self.cache.put(block_id, entry)
             return result
 
-    def _apply(
+    def apply(
         self,
-        tx: WriteTx,
+        tx: Transaction,
         block: MemoryBlock,
         entry: Entry,
         mutate: Callable[[LoroDoc], None],
@@ -325,12 +306,12 @@ class DocsCore:
         q.update_block_preview(tx, block.id, text)
         entry.last_seq = entry.max_active = seq
         checkpoint_id = None
-        if self._config.auto_consolidate:
-            checkpoint_id = self._consolidate_in(tx, block.id, entry, force=False)
+        if self.config.auto_consolidate:
+            checkpoint_id = self.consolidate_in(tx, block.id, entry, force=False)
         return EditResult(block_id=block.id, seq=seq, length=len(text), checkpoint_id=checkpoint_id)
 
-    def _consolidate_in(
-        self, tx: WriteTx, block_id: str, entry: Entry, *, force: bool
+    def consolidate_in(
+        self, tx: Transaction, block_id: str, entry: Entry, *, force: bool
     ) -> int | None:
         """Merge the stored deltas the entry holds into a checkpoint; return its id or None.
 
@@ -341,7 +322,7 @@ class DocsCore:
         a merge done outside the lock would.
         """
         stats = q.get_pending_update_stats(tx, block_id)
-        if stats.count == 0 or not (force or self._config.should_consolidate(stats)):
+        if stats.count == 0 or not (force or self.config.should_consolidate(stats)):
             return None
         checkpoint_id = q.consolidate_checkpoint(
             tx,
@@ -349,7 +330,7 @@ class DocsCore:
             snapshot_of(entry.doc),
             frontier_of(entry.doc),
             entry.last_seq,
-            compression_threshold=self._config.compression_threshold_bytes,
+            compression_threshold=self.config.compression_threshold_bytes,
         )
         # The content is unchanged, but the highest active seq is not (the merged deltas are
         # gone); record it so this handle's next use does not take it for an undo.
@@ -357,10 +338,10 @@ class DocsCore:
         entry.last_seq, entry.max_active = info.last_seq, info.max_active_seq
         return checkpoint_id
 
-    def _replace_state(
+    def replace_state(
         self,
         block_id: str,
-        change: Callable[[WriteTx], int | None],
+        change: Callable[[Transaction], int | None],
         *,
         actor: str | None,
         consent: bool,
@@ -372,26 +353,26 @@ class DocsCore:
         issued again) and the preview is refreshed. Returns what `change` returned; None means
         nothing changed.
         """
-        cacheable = not self._in_outer_transaction()
-        with self._cache.locked(block_id):
-            cached = self._cache.take(block_id)
+        cacheable = not self.in_outer_transaction()
+        with self.cache.locked(block_id):
+            cached = self.cache.take(block_id)
             entry: Entry | None = cached
             try:
-                with write_tx(self._db) as tx:
-                    block = self._active_block(tx, block_id)
-                    self._authorize(tx, block, actor, MemoryOp.OVERWRITE, consent)
+                with self.db.transaction(savepoints=False) as tx:
+                    block = self.active_block(tx, block_id)
+                    self.authorize(tx, block, actor, MemoryOp.OVERWRITE, consent)
                     result = change(tx)
                     if result is not None:
                         entry = None
-                        entry = self._sync(tx, block_id, cached, consistent=True)
+                        entry = self.sync(tx, block_id, cached, consistent=True)
                         q.update_block_preview(tx, block_id, entry.rendered())
             except BaseException:
                 if entry is cached and entry is not None and cacheable:
-                    self._cache.put(block_id, entry)
+                    self.cache.put(block_id, entry)
                 raise
             if entry is not None and cacheable:
                 entry.unsaved = False
-                self._cache.put(block_id, entry)
+                self.cache.put(block_id, entry)
             return result
 
 

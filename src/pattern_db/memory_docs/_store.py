@@ -8,10 +8,11 @@ from typing import Any
 import msgspec
 from loro import Frontiers, LoroDoc
 
+from pattern_db.connection import ConstellationDb, Transaction
 from pattern_db.errors import InvalidData, NotFound
 from pattern_db.memory_docs import _history
-from pattern_db.memory_docs._cache import Entry, WriteTx, write_tx
-from pattern_db.memory_docs._core import DocsCore, _source
+from pattern_db.memory_docs._cache import Entry
+from pattern_db.memory_docs._core import DocsEngine, _source
 from pattern_db.memory_docs._loro import (
     CONTENT,
     ENTRIES,
@@ -30,6 +31,7 @@ from pattern_db.memory_docs._types import (
     BlockVersion,
     CharLimitExceeded,
     EditResult,
+    LoroStorageConfig,
     PermissionDenied,
 )
 from pattern_db.models.memory import (
@@ -47,7 +49,7 @@ __all__ = ["MemoryDocs"]
 Source = UpdateSource | str | None
 
 
-class MemoryDocs(DocsCore):
+class MemoryDocs:
     """Memory blocks as Loro documents over one database handle, with a document cache.
 
     Create one per `ConstellationDb` handle and share it between the handle's threads.
@@ -64,6 +66,28 @@ class MemoryDocs(DocsCore):
         ...     docs.read_text(block.id)
         'I am helpful. And kind.'
     """
+
+    def __init__(self, db: ConstellationDb, config: LoroStorageConfig | None = None) -> None:
+        self._engine = DocsEngine(db, config)
+
+    @property
+    def db(self) -> ConstellationDb:
+        """The database these documents live in."""
+        return self._engine.db
+
+    @property
+    def config(self) -> LoroStorageConfig:
+        """The storage and consolidation policy."""
+        return self._engine.config
+
+    def invalidate(self, block_id: str | None = None) -> None:
+        """Forget the cached document of one block (or of all), so the next use loads it.
+
+        Only needed after a block's snapshot was replaced around memory_docs (for example with
+        `queries.memory.update_block_content` or `upsert_block`); every change made through
+        memory_docs, and every delta, undo or redo stored by any handle, is seen without it.
+        """
+        self._engine.cache.discard(block_id)
 
     # -- blocks --------------------------------------------------------------------------------
 
@@ -116,10 +140,12 @@ class MemoryDocs(DocsCore):
         if len(text) > char_limit:
             raise CharLimitExceeded(block.id, label, char_limit, len(text))
         q.create_block(
-            self._db, block, compression_threshold=self._config.compression_threshold_bytes
+            self._engine.db,
+            block,
+            compression_threshold=self._engine.config.compression_threshold_bytes,
         )
-        if not self._in_outer_transaction():
-            self._cache.put(block.id, Entry(doc, 0, 0))
+        if not self._engine.in_outer_transaction():
+            self._engine.cache.put(block.id, Entry(doc, 0, 0))
         return block
 
     def resolve(self, owner_id: str, label: str, *, actor: str | None = None) -> str:
@@ -129,10 +155,10 @@ class MemoryDocs(DocsCore):
             NotFound: the owner has no active block with this label.
             PermissionDenied: `actor` is another agent and the block is not shared with it.
         """
-        access = q.check_block_access(self._db, actor or owner_id, owner_id, label)
+        access = q.check_block_access(self._engine.db, actor or owner_id, owner_id, label)
         if access is not None:
             return access[0]
-        block = q.get_block_by_label(self._db, owner_id, label)
+        block = q.get_block_by_label(self._engine.db, owner_id, label)
         if block is None:
             raise NotFound(BLOCK_ENTITY, f"{owner_id}/{label}")
         assert actor is not None
@@ -154,11 +180,14 @@ class MemoryDocs(DocsCore):
             NotFound: no active block has this id.
             PermissionDenied: the gate refused (Delete is Allow only with admin).
         """
-        with self._cache.locked(block_id), write_tx(self._db) as tx:
-            block = self._active_block(tx, block_id)
-            self._authorize(tx, block, actor, MemoryOp.DELETE, consent)
+        with (
+            self._engine.cache.locked(block_id),
+            self._engine.db.transaction(savepoints=False) as tx,
+        ):
+            block = self._engine.active_block(tx, block_id)
+            self._engine.authorize(tx, block, actor, MemoryOp.DELETE, consent)
             q.deactivate_block(tx, block_id)
-        self._cache.discard(block_id)
+        self._engine.cache.discard(block_id)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -170,7 +199,7 @@ class MemoryDocs(DocsCore):
             PermissionDenied: `actor` has no access to the block.
         """
         self._gate_read(block_id, actor)
-        return self._read(block_id, Entry.rendered)
+        return self._engine.read(block_id, Entry.rendered)
 
     def read_entries(self, block_id: str, *, actor: str | None = None) -> list[Any]:
         """Return the values of the block's "entries" list (log blocks), oldest first.
@@ -180,7 +209,7 @@ class MemoryDocs(DocsCore):
             PermissionDenied: `actor` has no access to the block.
         """
         self._gate_read(block_id, actor)
-        return self._read(block_id, lambda entry: entries_of(entry.doc))
+        return self._engine.read(block_id, lambda entry: entries_of(entry.doc))
 
     def read_metadata(self, block_id: str, *, actor: str | None = None) -> dict[str, Any]:
         """Return the document's "metadata" map as a dict.
@@ -190,7 +219,7 @@ class MemoryDocs(DocsCore):
             PermissionDenied: `actor` has no access to the block.
         """
         self._gate_read(block_id, actor)
-        return self._read(block_id, lambda entry: metadata_of(entry.doc))
+        return self._engine.read(block_id, lambda entry: metadata_of(entry.doc))
 
     def export_snapshot(self, block_id: str) -> bytes:
         """Return a Loro snapshot of the block's current document (to sync another replica).
@@ -198,7 +227,7 @@ class MemoryDocs(DocsCore):
         Raises:
             NotFound: no block has this id.
         """
-        return self._read(block_id, lambda entry: snapshot_of(entry.doc))
+        return self._engine.read(block_id, lambda entry: snapshot_of(entry.doc))
 
     def fork_doc(self, block_id: str) -> LoroDoc:
         """Return a private copy of the block's document with its own new peer id.
@@ -209,12 +238,16 @@ class MemoryDocs(DocsCore):
         Raises:
             NotFound: no block has this id.
         """
-        return self._read(block_id, lambda entry: entry.doc.fork())
+        return self._engine.read(block_id, lambda entry: entry.doc.fork())
 
     def _gate_read(self, block_id: str, actor: str | None) -> None:
         if actor is not None:
-            self._authorize(
-                self._db, self._active_block(self._db, block_id), actor, MemoryOp.READ, False
+            self._engine.authorize(
+                self._engine.db,
+                self._engine.active_block(self._engine.db, block_id),
+                actor,
+                MemoryOp.READ,
+                False,
             )
 
     # -- editing -------------------------------------------------------------------------------
@@ -241,7 +274,7 @@ class MemoryDocs(DocsCore):
             with loro_errors("cannot append this text"):
                 content.insert(len(content), text)
 
-        return self._write(
+        return self._engine.write(
             block_id, MemoryOp.APPEND, mutate, actor=actor, consent=consent, source=source
         )
 
@@ -280,7 +313,7 @@ class MemoryDocs(DocsCore):
                 for at in reversed(found):
                     content.splice(at, len(old), new)
 
-        return self._write(
+        return self._engine.write(
             block_id, MemoryOp.OVERWRITE, mutate, actor=actor, consent=consent, source=source
         )
 
@@ -305,7 +338,7 @@ class MemoryDocs(DocsCore):
             with loro_errors("cannot store this text"):
                 replace_text(doc.get_text(CONTENT), text)
 
-        return self._write(
+        return self._engine.write(
             block_id, MemoryOp.OVERWRITE, mutate, actor=actor, consent=consent, source=source
         )
 
@@ -338,7 +371,7 @@ class MemoryDocs(DocsCore):
                 for key, value in converted.items():
                     meta.insert(key, value)
 
-        return self._write(
+        return self._engine.write(
             block_id, MemoryOp.OVERWRITE, mutate, actor=actor, consent=consent, source=source
         )
 
@@ -365,7 +398,7 @@ class MemoryDocs(DocsCore):
             with loro_errors("cannot store this entry"):
                 doc.get_list(ENTRIES).push(value)
 
-        return self._write(
+        return self._engine.write(
             block_id, MemoryOp.APPEND, mutate, actor=actor, consent=consent, source=source
         )
 
@@ -394,7 +427,7 @@ class MemoryDocs(DocsCore):
             if extra > 0:
                 entries.delete(0, extra)
 
-        return self._write(
+        return self._engine.write(
             block_id, MemoryOp.OVERWRITE, mutate, actor=actor, consent=consent, source=source
         )
 
@@ -421,7 +454,7 @@ class MemoryDocs(DocsCore):
         """
         kind = _source(source or UpdateSource.SYNC, actor)
 
-        def run(tx: WriteTx, block: MemoryBlock, entry: Entry) -> EditResult:
+        def run(tx: Transaction, block: MemoryBlock, entry: Entry) -> EditResult:
             def mutate(doc: LoroDoc) -> None:
                 with loro_errors("the update is not Loro data"):
                     status = doc.import_(update)
@@ -432,9 +465,11 @@ class MemoryDocs(DocsCore):
                         f"({status.pending.inner()}); import those first, or a snapshot"
                     )
 
-            return self._apply(tx, block, entry, mutate, kind, False)
+            return self._engine.apply(tx, block, entry, mutate, kind, False)
 
-        return self._transact(block_id, MemoryOp.OVERWRITE, run, actor=actor, consent=consent)
+        return self._engine.transact(
+            block_id, MemoryOp.OVERWRITE, run, actor=actor, consent=consent
+        )
 
     # -- consolidation -------------------------------------------------------------------------
 
@@ -450,14 +485,14 @@ class MemoryDocs(DocsCore):
             NotFound: no active block has this id.
         """
 
-        def run(tx: WriteTx, block: MemoryBlock, entry: Entry) -> int | None:
-            return self._consolidate_in(tx, block.id, entry, force=force)
+        def run(tx: Transaction, block: MemoryBlock, entry: Entry) -> int | None:
+            return self._engine.consolidate_in(tx, block.id, entry, force=force)
 
-        return self._transact(block_id, MemoryOp.READ, run, actor=None, consent=False)
+        return self._engine.transact(block_id, MemoryOp.READ, run, actor=None, consent=False)
 
     def pending_stats(self, block_id: str) -> UpdateStats:
         """Return the count, bytes, max seq and age of the block's unconsolidated deltas."""
-        return q.get_pending_update_stats(self._db, block_id)
+        return q.get_pending_update_stats(self._engine.db, block_id)
 
     # -- history -------------------------------------------------------------------------------
 
@@ -467,7 +502,7 @@ class MemoryDocs(DocsCore):
         Raises:
             NotFound: no block has this id.
         """
-        return _history.list_versions(self._db, block_id)
+        return _history.list_versions(self._engine.db, block_id)
 
     def text_at(self, block_id: str, seq: int) -> str:
         """Return the block's content right after version `seq` (0 is its creation).
@@ -476,7 +511,7 @@ class MemoryDocs(DocsCore):
             NotFound: no block has this id.
             InvalidData: no stored version has this seq (see `versions`).
         """
-        return _history.text_at(self._db, block_id, seq)
+        return _history.text_at(self._engine.db, block_id, seq)
 
     def text_at_frontier(self, block_id: str, frontier: bytes) -> str:
         """Return the block's content at an encoded Loro frontier (checkout, REFERENCE 9).
@@ -489,7 +524,7 @@ class MemoryDocs(DocsCore):
         def at(entry: Entry) -> str:
             return render(_history.doc_at_frontier(entry.doc, frontier))
 
-        return self._read(block_id, at)
+        return self._engine.read(block_id, at)
 
     def undo(self, block_id: str, *, actor: str | None = None, consent: bool = False) -> int | None:
         """Undo the newest active delta (whoever wrote it); return its seq, None if none.
@@ -501,10 +536,10 @@ class MemoryDocs(DocsCore):
             PermissionDenied, ConsentRequired: the permission gate refused (an Overwrite).
         """
 
-        def change(tx: WriteTx) -> int | None:
+        def change(tx: Transaction) -> int | None:
             return q.deactivate_latest_update(tx, block_id)
 
-        return self._replace_state(block_id, change, actor=actor, consent=consent)
+        return self._engine.replace_state(block_id, change, actor=actor, consent=consent)
 
     def redo(self, block_id: str, *, actor: str | None = None, consent: bool = False) -> int | None:
         """Redo the oldest undone delta; return its seq, None if there is none.
@@ -516,18 +551,18 @@ class MemoryDocs(DocsCore):
             PermissionDenied, ConsentRequired: the permission gate refused (an Overwrite).
         """
 
-        def change(tx: WriteTx) -> int | None:
+        def change(tx: Transaction) -> int | None:
             return q.reactivate_next_update(tx, block_id)
 
-        return self._replace_state(block_id, change, actor=actor, consent=consent)
+        return self._engine.replace_state(block_id, change, actor=actor, consent=consent)
 
     def undo_steps(self, block_id: str) -> int:
         """Return how many deltas `undo` can undo (the active ones since the last checkpoint)."""
-        return q.count_undo_steps(self._db, block_id)
+        return q.count_undo_steps(self._engine.db, block_id)
 
     def redo_steps(self, block_id: str) -> int:
         """Return how many undone deltas `redo` can bring back."""
-        return q.count_redo_steps(self._db, block_id)
+        return q.count_redo_steps(self._engine.db, block_id)
 
     def rollback(
         self,
@@ -549,13 +584,13 @@ class MemoryDocs(DocsCore):
             PermissionDenied, ConsentRequired: the permission gate refused (an Overwrite).
             CharLimitExceeded: that content is longer than the block's current char_limit.
         """
-        target = Frontiers.decode(_history.find_frontier(self._db, block_id, seq))
+        target = Frontiers.decode(_history.find_frontier(self._engine.db, block_id, seq))
 
         def mutate(doc: LoroDoc) -> None:
             with loro_errors(f"version {seq} is not in block {block_id}'s active history"):
                 doc.revert_to(target)
 
-        return self._write(
+        return self._engine.write(
             block_id, MemoryOp.OVERWRITE, mutate, actor=actor, consent=consent, source=source
         )
 

@@ -6,9 +6,9 @@ from pattern_db.models import (
     coordination,
     event,
     folder,
+    import_audit,
     memory,
     message,
-    migration,
     source,
     stats,
     task,
@@ -19,9 +19,9 @@ from pattern_db.models.content import *  # noqa: F403
 from pattern_db.models.coordination import *  # noqa: F403
 from pattern_db.models.event import *  # noqa: F403
 from pattern_db.models.folder import *  # noqa: F403
+from pattern_db.models.import_audit import *  # noqa: F403
 from pattern_db.models.memory import *  # noqa: F403
 from pattern_db.models.message import *  # noqa: F403
-from pattern_db.models.migration import *  # noqa: F403
 from pattern_db.models.source import *  # noqa: F403
 from pattern_db.models.stats import *  # noqa: F403
 from pattern_db.models.task import *  # noqa: F403
@@ -36,7 +36,7 @@ __all__ = [
     *folder.__all__,
     *memory.__all__,
     *message.__all__,
-    *migration.__all__,
+    *import_audit.__all__,
     *source.__all__,
     *stats.__all__,
     *task.__all__,

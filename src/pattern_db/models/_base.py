@@ -10,7 +10,14 @@ import msgspec
 
 from pattern_db.ids import new_id
 
-__all__ = ["JsonValue", "RankedEnum", "Record", "id_factory", "utc_now"]
+__all__ = [
+    "JsonValue",
+    "RankedEnum",
+    "Record",
+    "check_not_negative",
+    "id_factory",
+    "utc_now",
+]
 
 # Free-form JSON (a dict, list or scalar); stored as the JSON text that msgspec writes.
 JsonValue = Any
@@ -37,3 +44,21 @@ def utc_now() -> datetime:
 def id_factory(prefix: str) -> Any:
     """Return a msgspec default factory producing new ids with `prefix`."""
     return msgspec.field(default_factory=lambda: new_id(prefix))
+
+
+def check_not_negative(record: object, *names: str, most: float | None = None) -> None:
+    """Raise InvalidData when a named numeric field of `record` is negative (or above `most`).
+
+    Called from `__post_init__` of the configuration Structs whose Rust types are unsigned, so
+    a record built in Python is refused as one decoded from JSON is (msgspec checks the same
+    bounds with `Meta` on decode).
+    """
+    from pattern_db.errors import InvalidData
+
+    for name in names:
+        value = getattr(record, name)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if value < 0 or (most is not None and value > most):
+            bound = ">= 0" if most is None else f"between 0 and {most:g}"
+            raise InvalidData(f"{type(record).__name__}.{name} must be {bound}, got {value!r}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
-from pattern_db.models._base import JsonValue, Record, id_factory, utc_now
+from pattern_db.models._base import JsonValue, Record, check_not_negative, id_factory, utc_now
 
 __all__ = [
     "ENDPOINT_TYPE_BLUESKY",
@@ -136,13 +136,19 @@ class AgentAtprotoEndpoint(Record, kw_only=True):
 class CostThresholdCondition(msgspec.Struct, tag="cost_threshold", tag_field="type"):
     """Route when the estimated cost exceeds `max_usd`."""
 
-    max_usd: float
+    max_usd: Annotated[float, msgspec.Meta(ge=0)]
+
+    def __post_init__(self) -> None:
+        check_not_negative(self, "max_usd")
 
 
 class ContextLengthCondition(msgspec.Struct, tag="context_length", tag_field="type"):
     """Route when the context holds at least `min_tokens`."""
 
-    min_tokens: int
+    min_tokens: Annotated[int, msgspec.Meta(ge=0)]
+
+    def __post_init__(self) -> None:
+        check_not_negative(self, "min_tokens")
 
 
 class ToolCallCondition(msgspec.Struct, tag="tool_call", tag_field="type"):
@@ -154,8 +160,11 @@ class ToolCallCondition(msgspec.Struct, tag="tool_call", tag_field="type"):
 class TimeWindowCondition(msgspec.Struct, tag="time_window", tag_field="type"):
     """Route between two UTC hours (0-23)."""
 
-    start_hour: int
-    end_hour: int
+    start_hour: Annotated[int, msgspec.Meta(ge=0, le=23)]
+    end_hour: Annotated[int, msgspec.Meta(ge=0, le=23)]
+
+    def __post_init__(self) -> None:
+        check_not_negative(self, "start_hour", "end_hour", most=23)
 
 
 class SourceCondition(msgspec.Struct, tag="source", tag_field="type"):
@@ -183,8 +192,11 @@ class ModelRoutingRule(msgspec.Struct, kw_only=True):
 
     condition: RoutingCondition
     model: str
-    temperature_override: float | None = None
-    max_tokens_override: int | None = None
+    temperature_override: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    max_tokens_override: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+    def __post_init__(self) -> None:
+        check_not_negative(self, "temperature_override", "max_tokens_override")
 
 
 class ModelRoutingConfig(msgspec.Struct, kw_only=True):
@@ -194,4 +206,7 @@ class ModelRoutingConfig(msgspec.Struct, kw_only=True):
     rules: list[ModelRoutingRule] = msgspec.field(default_factory=list)
     fallback_on_rate_limit: bool = True
     fallback_on_context_overflow: bool = True
-    max_retries: int = 2
+    max_retries: Annotated[int, msgspec.Meta(ge=0)] = 2
+
+    def __post_init__(self) -> None:
+        check_not_negative(self, "max_retries")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, json_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import NotFound, translate_errors
@@ -14,6 +15,7 @@ from pattern_db.models.agent import (
     GroupMember,
     GroupMemberRole,
 )
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -89,27 +91,23 @@ SELECT EXISTS (
 
 def get_agent(db: Executor, agent_id: str) -> Agent | None:
     """Return the agent with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_AGENT} WHERE id = ?", (agent_id,)).fetchone()
-    return None if row is None else _AGENT.decode(row)
+    return fetch_one(db, _AGENT, f"{_SELECT_AGENT} WHERE id = ?", (agent_id,))
 
 
 def get_agent_by_name(db: Executor, name: str) -> Agent | None:
     """Return the agent with this (unique) name, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_AGENT} WHERE name = ?", (name,)).fetchone()
-    return None if row is None else _AGENT.decode(row)
+    return fetch_one(db, _AGENT, f"{_SELECT_AGENT} WHERE name = ?", (name,))
 
 
 def list_agents(db: Executor) -> list[Agent]:
     """Return every agent ordered by name."""
-    with db.reader() as conn:
-        return _AGENT.decode_all(conn.execute(f"{_SELECT_AGENT} ORDER BY name").fetchall())
+    return fetch_all(db, _AGENT, f"{_SELECT_AGENT} ORDER BY name")
 
 
 def list_agents_by_status(db: Executor, status: AgentStatus | str) -> list[Agent]:
     """Return the agents with this status ordered by name."""
     with db.reader() as conn:
+        status = _validate.enum_value(AgentStatus, status, "agent status")
         rows = conn.execute(f"{_SELECT_AGENT} WHERE status = ? ORDER BY name", (status,))
         return _AGENT.decode_all(rows.fetchall())
 
@@ -120,7 +118,7 @@ def create_agent(db: Executor, agent: Agent) -> None:
     Raises:
         AlreadyExists: an agent with this id or name exists.
     """
-    with db.writer() as conn, translate_errors("agent", agent.id):
+    with db.writer() as conn, translate_errors("agent", agent.id, record=agent):
         conn.execute(_INSERT_AGENT, _AGENT.encode(agent))
 
 
@@ -130,7 +128,7 @@ def upsert_agent(db: Executor, agent: Agent) -> None:
     Raises:
         AlreadyExists: another agent already has this name.
     """
-    with db.writer() as conn, translate_errors("agent", agent.id):
+    with db.writer() as conn, translate_errors("agent", agent.id, record=agent):
         conn.execute(_UPSERT_AGENT, _AGENT.encode(agent))
 
 
@@ -143,10 +141,7 @@ def update_agent(db: Executor, agent: Agent) -> None:
     """
     params = _AGENT.encode_named(agent)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("agent", agent.id):
-        conn.execute(_UPDATE_AGENT, params)
-        if conn.changes() == 0:
-            raise NotFound("agent", agent.id)
+    write_one(db, _UPDATE_AGENT, params, "agent", agent.id, record=agent)
 
 
 def update_agent_status(db: Executor, agent_id: str, status: AgentStatus | str) -> None:
@@ -155,7 +150,9 @@ def update_agent_status(db: Executor, agent_id: str, status: AgentStatus | str) 
     Raises:
         NotFound: no agent has this id.
     """
-    _update_agent_column(db, agent_id, "status", status)
+    _update_agent_column(
+        db, agent_id, "status", _validate.enum_value(AgentStatus, status, "agent status")
+    )
 
 
 def update_agent_tool_rules(db: Executor, agent_id: str, tool_rules: Any | None) -> None:
@@ -197,22 +194,17 @@ def delete_agent(db: Executor, agent_id: str) -> bool:
 
 def get_group(db: Executor, group_id: str) -> AgentGroup | None:
     """Return the group with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_GROUP} WHERE id = ?", (group_id,)).fetchone()
-    return None if row is None else _GROUP.decode(row)
+    return fetch_one(db, _GROUP, f"{_SELECT_GROUP} WHERE id = ?", (group_id,))
 
 
 def get_group_by_name(db: Executor, name: str) -> AgentGroup | None:
     """Return the group with this (unique) name, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_GROUP} WHERE name = ?", (name,)).fetchone()
-    return None if row is None else _GROUP.decode(row)
+    return fetch_one(db, _GROUP, f"{_SELECT_GROUP} WHERE name = ?", (name,))
 
 
 def list_groups(db: Executor) -> list[AgentGroup]:
     """Return every group ordered by name."""
-    with db.reader() as conn:
-        return _GROUP.decode_all(conn.execute(f"{_SELECT_GROUP} ORDER BY name").fetchall())
+    return fetch_all(db, _GROUP, f"{_SELECT_GROUP} ORDER BY name")
 
 
 def create_group(db: Executor, group: AgentGroup) -> None:
@@ -221,7 +213,7 @@ def create_group(db: Executor, group: AgentGroup) -> None:
     Raises:
         AlreadyExists: a group with this id or name exists.
     """
-    with db.writer() as conn, translate_errors("group", group.id):
+    with db.writer() as conn, translate_errors("group", group.id, record=group):
         conn.execute(_INSERT_GROUP, _GROUP.encode(group))
 
 
@@ -231,7 +223,7 @@ def upsert_group(db: Executor, group: AgentGroup) -> None:
     Raises:
         AlreadyExists: another group already has this name.
     """
-    with db.writer() as conn, translate_errors("group", group.id):
+    with db.writer() as conn, translate_errors("group", group.id, record=group):
         conn.execute(_UPSERT_GROUP, _GROUP.encode(group))
 
 
@@ -243,10 +235,7 @@ def update_group(db: Executor, group: AgentGroup) -> None:
     """
     params = _GROUP.encode_named(group)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("group", group.id):
-        conn.execute(_UPDATE_GROUP, params)
-        if conn.changes() == 0:
-            raise NotFound("group", group.id)
+    write_one(db, _UPDATE_GROUP, params, "group", group.id, record=group)
 
 
 def delete_group(db: Executor, group_id: str) -> bool:
@@ -347,10 +336,7 @@ def _update_member(
 ) -> None:
     # `assignments` is one of three literals above, never caller text.
     sql = f"UPDATE group_members SET {assignments} WHERE group_id = ? AND agent_id = ?"
-    with db.writer() as conn, translate_errors("group member", f"{group_id}/{agent_id}"):
-        conn.execute(sql, (*values, group_id, agent_id))
-        if conn.changes() == 0:
-            raise NotFound("group member", f"{group_id}/{agent_id}")
+    write_one(db, sql, (*values, group_id, agent_id), "group member", f"{group_id}/{agent_id}")
 
 
 def get_agent_groups(db: Executor, agent_id: str) -> list[AgentGroup]:
@@ -360,8 +346,7 @@ def get_agent_groups(db: Executor, agent_id: str) -> list[AgentGroup]:
     JOIN group_members m ON m.group_id = g.id
     WHERE m.agent_id = ? ORDER BY g.name
     """
-    with db.reader() as conn:
-        return _GROUP.decode_all(conn.execute(sql, (agent_id,)).fetchall())
+    return fetch_all(db, _GROUP, sql, (agent_id,))
 
 
 def agent_has_capability(db: Executor, agent_id: str, capability: str) -> bool:

@@ -14,6 +14,7 @@ from pattern_db.codec import codec_for
 from pattern_db.connection import Executor
 from pattern_db.errors import translate_errors
 from pattern_db.models.agent import AgentAtprotoEndpoint
+from pattern_db.queries._rows import fetch_all, fetch_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -46,15 +47,12 @@ def get_agent_atproto_endpoint(
     db: Executor, agent_id: str, endpoint_type: str
 ) -> AgentAtprotoEndpoint | None:
     """Return an agent's endpoint of this type (e.g. "bluesky"), or None."""
-    with db.reader() as conn:
-        row = conn.execute(_GET, (agent_id, endpoint_type)).fetchone()
-    return None if row is None else _ENDPOINT.decode(row)
+    return fetch_one(db, _ENDPOINT, _GET, (agent_id, endpoint_type))
 
 
 def get_agent_atproto_endpoints(db: Executor, agent_id: str) -> list[AgentAtprotoEndpoint]:
     """Return every endpoint of an agent ordered by endpoint type."""
-    with db.reader() as conn:
-        return _ENDPOINT.decode_all(conn.execute(_GET_FOR_AGENT, (agent_id,)).fetchall())
+    return fetch_all(db, _ENDPOINT, _GET_FOR_AGENT, (agent_id,))
 
 
 def set_agent_atproto_endpoint(
@@ -87,5 +85,4 @@ def delete_agent_atproto_endpoint(db: Executor, agent_id: str, endpoint_type: st
 
 def list_all_agent_atproto_endpoints(db: Executor) -> list[AgentAtprotoEndpoint]:
     """Return every endpoint of every agent ordered by did, then agent id (then type)."""
-    with db.reader() as conn:
-        return _ENDPOINT.decode_all(conn.execute(_LIST_ALL).fetchall())
+    return fetch_all(db, _ENDPOINT, _LIST_ALL)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor
-from pattern_db.errors import InvalidData, NotFound, translate_errors
+from pattern_db.errors import NotFound, translate_errors
 from pattern_db.models._base import RankedEnum
 from pattern_db.models.coordination import (
     ActivityEvent,
@@ -26,15 +27,19 @@ from pattern_db.models.coordination import (
     NotableEvent,
     TaskStatus,
 )
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
+    "assign_coordination_task",
     "assign_task",
     "create_activity_event",
     "create_constellation_summary",
+    "create_coordination_task",
     "create_handoff",
     "create_notable_event",
     "create_task",
+    "delete_coordination_task",
     "delete_state",
     "delete_task",
     "get_activity_event",
@@ -42,6 +47,9 @@ __all__ = [
     "get_agent_summary",
     "get_all_agent_summaries",
     "get_constellation_summary",
+    "get_coordination_task",
+    "get_coordination_tasks_by_status",
+    "get_coordination_tasks_for_agent",
     "get_handoff",
     "get_latest_constellation_summary",
     "get_notable_event",
@@ -57,6 +65,7 @@ __all__ = [
     "list_constellation_summaries",
     "mark_handoff_read",
     "set_state",
+    "update_coordination_task_status",
     "update_task_status",
     "upsert_agent_summary",
 ]
@@ -124,13 +133,7 @@ E = TypeVar("E", bound=RankedEnum)
 
 
 def _rank(enum_type: type[E], value: E | str) -> int:
-    try:
-        return enum_type(value).rank
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_type)
-        raise InvalidData(
-            f"unknown {enum_type.__name__} {value!r}; expected one of: {allowed}"
-        ) from None
+    return _validate.enum_value(enum_type, value).rank
 
 
 # -- activity events ---------------------------------------------------------------------------
@@ -143,21 +146,21 @@ def create_activity_event(db: Executor, event: ActivityEvent) -> None:
         AlreadyExists: an event with this id exists.
         ConstraintViolation: `agent_id` names no agent.
     """
-    with db.writer() as conn, translate_errors("activity event", event.id):
+    with db.writer() as conn, translate_errors("activity event", event.id, record=event):
         conn.execute(_INSERT_ACTIVITY, _ACTIVITY.encode(event))
 
 
 def get_activity_event(db: Executor, event_id: str) -> ActivityEvent | None:
     """Return the activity event with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_ACTIVITY} WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else _ACTIVITY.decode(row)
+    return fetch_one(db, _ACTIVITY, f"{_SELECT_ACTIVITY} WHERE id = ?", (event_id,))
 
 
 def get_recent_activity(db: Executor, limit: int) -> list[ActivityEvent]:
     """Return the newest `limit` activity events, newest first."""
     with db.reader() as conn:
-        return _ACTIVITY.decode_all(conn.execute(_RECENT_ACTIVITY, (limit,)).fetchall())
+        return _ACTIVITY.decode_all(
+            conn.execute(_RECENT_ACTIVITY, (_validate.limit(limit),)).fetchall()
+        )
 
 
 def get_recent_activity_since(db: Executor, since: datetime, limit: int) -> list[ActivityEvent]:
@@ -169,7 +172,9 @@ def get_recent_activity_since(db: Executor, since: datetime, limit: int) -> list
         InvalidData: `since` is a naive datetime.
     """
     with db.reader() as conn:
-        rows = conn.execute(_ACTIVITY_SINCE, (ts_text(since), limit)).fetchall()
+        rows = conn.execute(
+            _ACTIVITY_SINCE, (ts_text(since, "since"), _validate.limit(limit))
+        ).fetchall()
     return _ACTIVITY.decode_all(rows)
 
 
@@ -186,15 +191,15 @@ def get_recent_activity_by_importance(
         InvalidData: `min_importance` is not an importance.
     """
     rank = _rank(EventImportance, min_importance)
-    with db.reader() as conn:
-        rows = conn.execute(_ACTIVITY_BY_IMPORTANCE, (rank, limit)).fetchall()
-    return _ACTIVITY.decode_all(rows)
+    return fetch_all(db, _ACTIVITY, _ACTIVITY_BY_IMPORTANCE, (rank, _validate.limit(limit)))
 
 
 def get_agent_activity(db: Executor, agent_id: str, limit: int) -> list[ActivityEvent]:
     """Return an agent's newest `limit` activity events, newest first."""
     with db.reader() as conn:
-        return _ACTIVITY.decode_all(conn.execute(_AGENT_ACTIVITY, (agent_id, limit)).fetchall())
+        return _ACTIVITY.decode_all(
+            conn.execute(_AGENT_ACTIVITY, (agent_id, _validate.limit(limit))).fetchall()
+        )
 
 
 # -- agent summaries ---------------------------------------------------------------------------
@@ -202,9 +207,7 @@ def get_agent_activity(db: Executor, agent_id: str, limit: int) -> list[Activity
 
 def get_agent_summary(db: Executor, agent_id: str) -> AgentSummary | None:
     """Return an agent's summary, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_AGENT_SUMMARY} WHERE agent_id = ?", (agent_id,)).fetchone()
-    return None if row is None else _AGENT_SUMMARY.decode(row)
+    return fetch_one(db, _AGENT_SUMMARY, f"{_SELECT_AGENT_SUMMARY} WHERE agent_id = ?", (agent_id,))
 
 
 def get_all_agent_summaries(db: Executor) -> list[AgentSummary]:
@@ -233,28 +236,26 @@ def create_constellation_summary(db: Executor, summary: ConstellationSummary) ->
     Raises:
         AlreadyExists: a summary with this id exists.
     """
-    with db.writer() as conn, translate_errors("constellation summary", summary.id):
+    with db.writer() as conn, translate_errors("constellation summary", summary.id, record=summary):
         conn.execute(_INSERT_CSUMMARY, _CSUMMARY.encode(summary))
 
 
 def get_constellation_summary(db: Executor, summary_id: str) -> ConstellationSummary | None:
     """Return the constellation summary with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_CSUMMARY} WHERE id = ?", (summary_id,)).fetchone()
-    return None if row is None else _CSUMMARY.decode(row)
+    return fetch_one(db, _CSUMMARY, f"{_SELECT_CSUMMARY} WHERE id = ?", (summary_id,))
 
 
 def get_latest_constellation_summary(db: Executor) -> ConstellationSummary | None:
     """Return the summary with the latest `period_end`, or None when there is none."""
-    with db.reader() as conn:
-        row = conn.execute(_LIST_CSUMMARIES, (1,)).fetchone()
-    return None if row is None else _CSUMMARY.decode(row)
+    return fetch_one(db, _CSUMMARY, _LIST_CSUMMARIES, (1,))
 
 
 def list_constellation_summaries(db: Executor, limit: int) -> list[ConstellationSummary]:
     """Return up to `limit` constellation summaries, latest `period_end` first."""
     with db.reader() as conn:
-        return _CSUMMARY.decode_all(conn.execute(_LIST_CSUMMARIES, (limit,)).fetchall())
+        return _CSUMMARY.decode_all(
+            conn.execute(_LIST_CSUMMARIES, (_validate.limit(limit),)).fetchall()
+        )
 
 
 # -- notable events ----------------------------------------------------------------------------
@@ -266,64 +267,65 @@ def create_notable_event(db: Executor, event: NotableEvent) -> None:
     Raises:
         AlreadyExists: an event with this id exists.
     """
-    with db.writer() as conn, translate_errors("notable event", event.id):
+    with db.writer() as conn, translate_errors("notable event", event.id, record=event):
         conn.execute(_INSERT_NOTABLE, _NOTABLE.encode(event))
 
 
 def get_notable_event(db: Executor, event_id: str) -> NotableEvent | None:
     """Return the notable event with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_NOTABLE} WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else _NOTABLE.decode(row)
+    return fetch_one(db, _NOTABLE, f"{_SELECT_NOTABLE} WHERE id = ?", (event_id,))
 
 
 def get_notable_events(db: Executor, limit: int) -> list[NotableEvent]:
     """Return the newest `limit` notable events, newest first."""
     with db.reader() as conn:
-        rows = conn.execute(f"{_SELECT_NOTABLE} ORDER BY timestamp DESC, id DESC LIMIT ?", (limit,))
+        rows = conn.execute(
+            f"{_SELECT_NOTABLE} ORDER BY timestamp DESC, id DESC LIMIT ?", (_validate.limit(limit),)
+        )
         return _NOTABLE.decode_all(rows.fetchall())
 
 
 # -- coordination tasks ------------------------------------------------------------------------
 
 
-def create_task(db: Executor, task: CoordinationTask) -> None:
+def create_coordination_task(db: Executor, task: CoordinationTask) -> None:
     """Insert a coordination task.
 
     Raises:
         AlreadyExists: a task with this id exists.
         ConstraintViolation: `assigned_to` names no agent.
     """
-    with db.writer() as conn, translate_errors("coordination task", task.id):
+    with db.writer() as conn, translate_errors("coordination task", task.id, record=task):
         conn.execute(_INSERT_TASK, _TASK.encode(task))
 
 
-def get_task(db: Executor, task_id: str) -> CoordinationTask | None:
+def get_coordination_task(db: Executor, task_id: str) -> CoordinationTask | None:
     """Return the coordination task with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_TASK} WHERE id = ?", (task_id,)).fetchone()
-    return None if row is None else _TASK.decode(row)
+    return fetch_one(db, _TASK, f"{_SELECT_TASK} WHERE id = ?", (task_id,))
 
 
-def get_tasks_by_status(db: Executor, status: TaskStatus | str) -> list[CoordinationTask]:
+def get_coordination_tasks_by_status(
+    db: Executor, status: TaskStatus | str
+) -> list[CoordinationTask]:
     """Return the tasks with this status, most urgent first, then oldest first.
 
     Orders by priority rank (urgent > high > medium > low); the reference sorted the strings,
     which put urgent, medium, low, high (REFERENCE 11.14).
     """
     with db.reader() as conn:
+        status = _validate.enum_value(TaskStatus, status, "task status")
         rows = conn.execute(f"{_SELECT_TASK} WHERE status = ? {_TASK_ORDER}", (status,))
         return _TASK.decode_all(rows.fetchall())
 
 
-def get_tasks_for_agent(db: Executor, agent_id: str) -> list[CoordinationTask]:
+def get_coordination_tasks_for_agent(db: Executor, agent_id: str) -> list[CoordinationTask]:
     """Return the tasks assigned to an agent, most urgent first, then oldest first (by rank)."""
     with db.reader() as conn:
         rows = conn.execute(f"{_SELECT_TASK} WHERE assigned_to = ? {_TASK_ORDER}", (agent_id,))
         return _TASK.decode_all(rows.fetchall())
 
 
-def update_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> None:
+def update_coordination_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> None:
     """Set a task's status; updated_at becomes now (canonical text, not `datetime('now')`).
 
     Raises:
@@ -331,25 +333,23 @@ def update_task_status(db: Executor, task_id: str, status: TaskStatus | str) -> 
         ConstraintViolation: `status` is not a task status.
     """
     with db.writer() as conn, translate_errors("coordination task", task_id):
+        status = _validate.enum_value(TaskStatus, status, "task status")
         conn.execute(_UPDATE_TASK_STATUS, (status, now_ts(), task_id))
         if conn.changes() == 0:
             raise NotFound("coordination task", task_id)
 
 
-def assign_task(db: Executor, task_id: str, agent_id: str | None) -> None:
+def assign_coordination_task(db: Executor, task_id: str, agent_id: str | None) -> None:
     """Assign a task to an agent (None unassigns it); updated_at becomes now.
 
     Raises:
         NotFound: no coordination task has this id.
         ConstraintViolation: `agent_id` names no agent.
     """
-    with db.writer() as conn, translate_errors("coordination task", task_id):
-        conn.execute(_ASSIGN_TASK, (agent_id, now_ts(), task_id))
-        if conn.changes() == 0:
-            raise NotFound("coordination task", task_id)
+    write_one(db, _ASSIGN_TASK, (agent_id, now_ts(), task_id), "coordination task", task_id)
 
 
-def delete_task(db: Executor, task_id: str) -> bool:
+def delete_coordination_task(db: Executor, task_id: str) -> bool:
     """Delete a coordination task; return whether it existed."""
     with db.writer() as conn:
         conn.execute("DELETE FROM coordination_tasks WHERE id = ?", (task_id,))
@@ -366,15 +366,13 @@ def create_handoff(db: Executor, note: HandoffNote) -> None:
         AlreadyExists: a note with this id exists.
         ConstraintViolation: `from_agent` or `to_agent` names no agent.
     """
-    with db.writer() as conn, translate_errors("handoff note", note.id):
+    with db.writer() as conn, translate_errors("handoff note", note.id, record=note):
         conn.execute(_INSERT_HANDOFF, _HANDOFF.encode(note))
 
 
 def get_handoff(db: Executor, note_id: str) -> HandoffNote | None:
     """Return the handoff note with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_HANDOFF} WHERE id = ?", (note_id,)).fetchone()
-    return None if row is None else _HANDOFF.decode(row)
+    return fetch_one(db, _HANDOFF, f"{_SELECT_HANDOFF} WHERE id = ?", (note_id,))
 
 
 def get_unread_handoffs(db: Executor, agent_id: str) -> list[HandoffNote]:
@@ -384,8 +382,7 @@ def get_unread_handoffs(db: Executor, agent_id: str) -> list[HandoffNote]:
     every agent, so once any agent marks it read it is no longer unread for anyone. A targeted
     note whose recipient is deleted becomes a broadcast (ON DELETE SET NULL).
     """
-    with db.reader() as conn:
-        return _HANDOFF.decode_all(conn.execute(_UNREAD_HANDOFFS, (agent_id,)).fetchall())
+    return fetch_all(db, _HANDOFF, _UNREAD_HANDOFFS, (agent_id,))
 
 
 def mark_handoff_read(db: Executor, note_id: str) -> None:
@@ -396,10 +393,7 @@ def mark_handoff_read(db: Executor, note_id: str) -> None:
     Raises:
         NotFound: no handoff note has this id.
     """
-    with db.writer() as conn, translate_errors("handoff note", note_id):
-        conn.execute(_MARK_HANDOFF_READ, (now_ts(), note_id))
-        if conn.changes() == 0:
-            raise NotFound("handoff note", note_id)
+    write_one(db, _MARK_HANDOFF_READ, (now_ts(), note_id), "handoff note", note_id)
 
 
 # -- coordination state ------------------------------------------------------------------------
@@ -407,9 +401,7 @@ def mark_handoff_read(db: Executor, note_id: str) -> None:
 
 def get_state(db: Executor, key: str) -> CoordinationState | None:
     """Return the state entry under `key`, or None."""
-    with db.reader() as conn:
-        row = conn.execute(_SELECT_STATE, (key,)).fetchone()
-    return None if row is None else _STATE.decode(row)
+    return fetch_one(db, _STATE, _SELECT_STATE, (key,))
 
 
 def set_state(db: Executor, state: CoordinationState) -> None:
@@ -423,3 +415,14 @@ def delete_state(db: Executor, key: str) -> bool:
     with db.writer() as conn:
         conn.execute("DELETE FROM coordination_state WHERE key = ?", (key,))
         return conn.changes() > 0
+
+
+# The Rust crate's names for the coordination-task functions (`queries.task` holds the person's
+# own tasks, `create_user_task` and so on).
+create_task = create_coordination_task
+get_task = get_coordination_task
+get_tasks_by_status = get_coordination_tasks_by_status
+get_tasks_for_agent = get_coordination_tasks_for_agent
+update_task_status = update_coordination_task_status
+assign_task = assign_coordination_task
+delete_task = delete_coordination_task

@@ -2,7 +2,8 @@
 
 Design note: recurrence is expanded in Python with python-dateutil, never stored. SQL narrows the
 candidates (an event that starts inside the window, or a recurring series that started before its
-end); `expand_recurrence` then gives the exact instances. Every instant is an aware UTC datetime
+end); `expand_recurrence` (`queries.recurrence`, which starts each expansion near the window) then
+gives the exact instances. Every instant is an aware UTC datetime
 and is bound as canonical text, so windows and reminders are exact to the microsecond (the
 reference compared `datetime()` output with RFC 3339 text, which reduced reminders to a date test,
 REFERENCE 11.1). A rule without its own DTSTART recurs from `starts_at` in UTC: a weekly event at
@@ -18,20 +19,19 @@ missing row raise `NotFound`; upcoming events and reminders expand recurring eve
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import apsw
-from dateutil.rrule import rrulestr
-from dateutil.tz import gettz
 
-from pattern_db import timeutil
+from pattern_db import _validate, timeutil
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor
 from pattern_db.errors import InvalidData, NotFound, translate_errors
 from pattern_db.models.event import Event, EventInstance, EventOccurrence, OccurrenceStatus
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
+from pattern_db.queries.recurrence import compile_rule, expand_recurrence, validate_rrule
 from pattern_db.timeutil import now_ts, to_utc
 
 __all__ = [
@@ -88,131 +88,9 @@ _UPDATE_OCCURRENCE = (
 _OCCURRENCES_BETWEEN = f"""{_SELECT_OCCURRENCE}
 WHERE starts_at >= ? AND starts_at <= ? ORDER BY created_at, id"""
 
-_TZID = re.compile(r"TZID=([^;:]+)", re.IGNORECASE)
-_ZONE_HINT = (
-    "; date-times in a rule must all be zoned or all be UTC: without a DTSTART line write them"
-    " in UTC (with Z), with a DTSTART;TZID line give them the same TZID or a Z"
-)
 _ONE_DAY = timedelta(days=1)
-_NO_TIME = timedelta(0)
 # Occurrences in these states are not upcoming and get no reminder.
 _INACTIVE = frozenset({OccurrenceStatus.CANCELLED, OccurrenceStatus.SKIPPED})
-
-
-# -- recurrence --------------------------------------------------------------------------------
-
-
-def _compile_rule(
-    rule_text: str, starts_at: datetime, *, peek: bool = False
-) -> tuple[Any, timedelta]:
-    """Return the dateutil rule set of an RRULE text and the sub-second shift to add back.
-
-    `peek` also computes the first instance, since some mistakes (a naive EXDATE next to a TZID
-    DTSTART) only show when iterating.
-
-    Raises:
-        InvalidData: the text is not a valid RRULE, or its DTSTART is not `starts_at`.
-    """
-    start = to_utc(starts_at)
-    lines = [line.strip() for line in rule_text.strip().splitlines() if line.strip()]
-    if not lines:
-        raise InvalidData("empty RRULE; use None for an event that does not recur")
-    text = "\n".join(lines)
-    dtstart_lines = [line for line in lines if line.upper().startswith("DTSTART")]
-    for zone in _TZID.findall(text):
-        # dateutil reads an unknown TZID as a naive (here: UTC) time without a word.
-        if gettz(zone) is None:
-            raise InvalidData(f"unknown time zone {zone!r} in RRULE; use an IANA name")
-    try:
-        if dtstart_lines:
-            ruleset = rrulestr(text, forceset=True)
-            # A yearly rule with COUNT=1 yields exactly its DTSTART: dateutil's own reading of
-            # the line, TZID included, without touching its private attributes.
-            anchor = _as_utc(rrulestr(f"{dtstart_lines[0]}\nRRULE:FREQ=YEARLY;COUNT=1")[0])
-            shift = _NO_TIME
-        else:
-            # dateutil drops microseconds from dtstart; recur from the whole second and add the
-            # fraction back. ignoretz: date-times in the rule (UNTIL, EXDATE) are UTC, with or
-            # without a trailing Z, as the event's own instants are.
-            naive = start.replace(tzinfo=None, microsecond=0)
-            ruleset = rrulestr(text, dtstart=naive, forceset=True, ignoretz=True)
-            anchor = start
-            shift = timedelta(microseconds=start.microsecond)
-        if peek:
-            next(iter(ruleset), None)
-    except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
-        hint = _ZONE_HINT if isinstance(exc, TypeError) else ""
-        raise InvalidData(f"invalid RRULE {rule_text!r}: {exc}{hint}") from exc
-    if anchor != start:
-        raise InvalidData(
-            f"the RRULE's DTSTART is {timeutil.format_ts(anchor)} but the event starts at "
-            f"{timeutil.format_ts(start)}; make them the same instant"
-        )
-    return ruleset, shift
-
-
-def _as_utc(value: datetime) -> datetime:
-    # A naive date-time from a rule is UTC by our convention; an aware one is converted.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def validate_rrule(rule_text: str, starts_at: datetime) -> None:
-    """Check that an RRULE text can be expanded from `starts_at`; return None when it can.
-
-    Raises:
-        InvalidData: the rule is malformed (the message quotes dateutil's reason), or it carries
-            a DTSTART that is not `starts_at`.
-    """
-    _compile_rule(rule_text, starts_at, peek=True)
-
-
-def _instants(event: Event) -> Iterator[datetime]:
-    """Yield the start of every instance of an event, ascending, as aware UTC datetimes."""
-    start = to_utc(event.starts_at)
-    if event.rrule is None or not event.rrule.strip():
-        yield start
-        return
-    try:
-        ruleset, shift = _compile_rule(event.rrule, start)
-    except InvalidData as exc:
-        raise InvalidData(f"event {event.id}: {exc}") from exc
-    try:
-        for instant in ruleset:
-            yield _as_utc(instant) + shift
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidData(f"event {event.id}: cannot expand RRULE {event.rrule!r}: {exc}") from exc
-
-
-def expand_recurrence(
-    event: Event, start: datetime, end: datetime
-) -> list[tuple[datetime, datetime | None]]:
-    """Return `(starts_at, ends_at)` of every instance of `event` in `[start, end]`, ascending.
-
-    An instance is in the window when it starts in it or is still running at `start` (an all-day
-    event without `ends_at` runs for one day). The event's duration (`ends_at - starts_at`) is
-    carried to every instance; without `ends_at` the second element is None. An event without an
-    rrule yields itself when it falls in the window. `start`/`end` may be in any zone; results
-    are aware UTC.
-
-    Example: a weekly rule with COUNT=3 from 2026-03-05T14:00Z, window March 2026 ->
-    `[(03-05 14:00Z, None), (03-12 14:00Z, None), (03-19 14:00Z, None)]`.
-
-    Raises:
-        InvalidData: a bound or the event's start is naive, or the event's RRULE is invalid.
-    """
-    low, high = to_utc(start), to_utc(end)
-    if high < low:
-        return []
-    starts_at = to_utc(event.starts_at)
-    duration = None if event.ends_at is None else to_utc(event.ends_at) - starts_at
-    span = duration if duration is not None else (_ONE_DAY if event.all_day else _NO_TIME)
-    found: list[tuple[datetime, datetime | None]] = []
-    for instant in _instants(event):
-        if instant > high:
-            break
-        if instant >= low or instant + span > low:
-            found.append((instant, None if duration is None else instant + duration))
-    return found
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -220,7 +98,7 @@ def expand_recurrence(
 
 def _check_rrule(event: Event) -> None:
     if event.rrule is not None:
-        _compile_rule(event.rrule, event.starts_at, peek=True)
+        compile_rule(event.rrule, event.starts_at, peek=True)
 
 
 def create_event(db: Executor, event: Event) -> None:
@@ -234,15 +112,13 @@ def create_event(db: Executor, event: Event) -> None:
         ConstraintViolation: `agent_id` names no agent, or `ends_at` is before `starts_at`.
     """
     _check_rrule(event)
-    with db.writer() as conn, translate_errors("event", event.id):
+    with db.writer() as conn, translate_errors("event", event.id, record=event):
         conn.execute(_INSERT_EVENT, _EVENT.encode(event))
 
 
 def get_event(db: Executor, event_id: str) -> Event | None:
     """Return the event with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_EVENT} WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else _EVENT.decode(row)
+    return fetch_one(db, _EVENT, f"{_SELECT_EVENT} WHERE id = ?", (event_id,))
 
 
 def _list_events_sql(agent_id: str | None, all_agents: bool) -> tuple[str, tuple[Any, ...]]:
@@ -267,8 +143,7 @@ def list_events(
         InvalidData: both `agent_id` and `all_agents=True` were given.
     """
     sql, params = _list_events_sql(agent_id, all_agents)
-    with db.reader() as conn:
-        return _EVENT.decode_all(conn.execute(sql, params).fetchall())
+    return fetch_all(db, _EVENT, sql, params)
 
 
 def get_events_in_range(db: Executor, start: datetime, end: datetime) -> list[Event]:
@@ -279,9 +154,7 @@ def get_events_in_range(db: Executor, start: datetime, end: datetime) -> list[Ev
     Raises:
         InvalidData: a bound is naive.
     """
-    with db.reader() as conn:
-        rows = conn.execute(_EVENTS_IN_RANGE, (ts_text(start), ts_text(end))).fetchall()
-    return _EVENT.decode_all(rows)
+    return fetch_all(db, _EVENT, _EVENTS_IN_RANGE, (ts_text(start), ts_text(end)))
 
 
 def update_event(db: Executor, event: Event) -> None:
@@ -297,10 +170,7 @@ def update_event(db: Executor, event: Event) -> None:
     _check_rrule(event)
     params = _EVENT.encode_named(event)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("event", event.id):
-        conn.execute(_UPDATE_EVENT, params)
-        if conn.changes() == 0:
-            raise NotFound("event", event.id)
+    write_one(db, _UPDATE_EVENT, params, "event", event.id, record=event)
 
 
 def delete_event(db: Executor, event_id: str) -> bool:
@@ -427,15 +297,16 @@ def create_occurrence(db: Executor, occurrence: EventOccurrence) -> None:
         AlreadyExists: an occurrence with this id exists.
         ConstraintViolation: `event_id` names no event.
     """
-    with db.writer() as conn, translate_errors("event occurrence", occurrence.id):
+    with (
+        db.writer() as conn,
+        translate_errors("event occurrence", occurrence.id, record=occurrence),
+    ):
         conn.execute(_INSERT_OCCURRENCE, _OCCURRENCE.encode(occurrence))
 
 
 def get_occurrence(db: Executor, occurrence_id: str) -> EventOccurrence | None:
     """Return the occurrence with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_OCCURRENCE} WHERE id = ?", (occurrence_id,)).fetchone()
-    return None if row is None else _OCCURRENCE.decode(row)
+    return fetch_one(db, _OCCURRENCE, f"{_SELECT_OCCURRENCE} WHERE id = ?", (occurrence_id,))
 
 
 def get_event_occurrences(db: Executor, event_id: str) -> list[EventOccurrence]:
@@ -454,9 +325,10 @@ def update_occurrence_status(
 
     Raises:
         NotFound: no occurrence has this id (the reference returned False).
-        ConstraintViolation: `status` is not an occurrence status.
+        InvalidData: `status` is not an occurrence status.
     """
     with db.writer() as conn, translate_errors("event occurrence", occurrence_id):
+        status = _validate.enum_value(OccurrenceStatus, status, "occurrence status")
         conn.execute(
             "UPDATE event_occurrences SET status = ? WHERE id = ?", (status, occurrence_id)
         )
@@ -471,7 +343,10 @@ def update_occurrence(db: Executor, occurrence: EventOccurrence) -> None:
         NotFound: no occurrence has this id.
         ConstraintViolation: `event_id` names no event.
     """
-    with db.writer() as conn, translate_errors("event occurrence", occurrence.id):
+    with (
+        db.writer() as conn,
+        translate_errors("event occurrence", occurrence.id, record=occurrence),
+    ):
         conn.execute(_UPDATE_OCCURRENCE, _OCCURRENCE.encode_named(occurrence))
         if conn.changes() == 0:
             raise NotFound("event occurrence", occurrence.id)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import apsw
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData, NotFound, translate, translate_errors
@@ -17,6 +18,7 @@ from pattern_db.models.folder import (
     FolderAttachment,
     FolderFile,
 )
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -84,28 +86,23 @@ def create_folder(db: Executor, folder: Folder) -> None:
     Raises:
         AlreadyExists: a folder with this id or name exists.
     """
-    with db.writer() as conn, translate_errors("folder", folder.id):
+    with db.writer() as conn, translate_errors("folder", folder.id, record=folder):
         conn.execute(_INSERT_FOLDER, _FOLDER.encode(folder))
 
 
 def get_folder(db: Executor, folder_id: str) -> Folder | None:
     """Return the folder with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_FOLDER} WHERE id = ?", (folder_id,)).fetchone()
-    return None if row is None else _FOLDER.decode(row)
+    return fetch_one(db, _FOLDER, f"{_SELECT_FOLDER} WHERE id = ?", (folder_id,))
 
 
 def get_folder_by_name(db: Executor, name: str) -> Folder | None:
     """Return the folder with this (unique) name, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_FOLDER} WHERE name = ?", (name,)).fetchone()
-    return None if row is None else _FOLDER.decode(row)
+    return fetch_one(db, _FOLDER, f"{_SELECT_FOLDER} WHERE name = ?", (name,))
 
 
 def list_folders(db: Executor) -> list[Folder]:
     """Return every folder ordered by name."""
-    with db.reader() as conn:
-        return _FOLDER.decode_all(conn.execute(f"{_SELECT_FOLDER} ORDER BY name").fetchall())
+    return fetch_all(db, _FOLDER, f"{_SELECT_FOLDER} ORDER BY name")
 
 
 def update_folder(db: Executor, folder: Folder) -> None:
@@ -117,10 +114,7 @@ def update_folder(db: Executor, folder: Folder) -> None:
         NotFound: no folder has this id.
         AlreadyExists: another folder already has the new name.
     """
-    with db.writer() as conn, translate_errors("folder", folder.id):
-        conn.execute(_UPDATE_FOLDER, _FOLDER.encode_named(folder))
-        if conn.changes() == 0:
-            raise NotFound("folder", folder.id)
+    write_one(db, _UPDATE_FOLDER, _FOLDER.encode_named(folder), "folder", folder.id, record=folder)
 
 
 def delete_folder(db: Executor, folder_id: str) -> bool:
@@ -150,25 +144,21 @@ def upsert_file(db: Executor, file: FolderFile) -> str:
         AlreadyExists: no file has this folder and name, but `file.id` is taken by another.
         ConstraintViolation: the folder does not exist.
     """
-    with db.writer() as conn, translate_errors("file", file.id):
+    with db.writer() as conn, translate_errors("file", file.id, record=file):
         rows = conn.execute(_UPSERT_FILE, _FILE.encode(file)).fetchall()
     return str(rows[0][0])
 
 
 def get_file(db: Executor, file_id: str) -> FolderFile | None:
     """Return the file with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_FILE} WHERE id = ?", (file_id,)).fetchone()
-    return None if row is None else _FILE.decode(row)
+    return fetch_one(db, _FILE, f"{_SELECT_FILE} WHERE id = ?", (file_id,))
 
 
 def get_file_by_name(db: Executor, folder_id: str, name: str) -> FolderFile | None:
     """Return the file named `name` in a folder, or None."""
-    with db.reader() as conn:
-        row = conn.execute(
-            f"{_SELECT_FILE} WHERE folder_id = ? AND name = ?", (folder_id, name)
-        ).fetchone()
-    return None if row is None else _FILE.decode(row)
+    return fetch_one(
+        db, _FILE, f"{_SELECT_FILE} WHERE folder_id = ? AND name = ?", (folder_id, name)
+    )
 
 
 def list_files_in_folder(db: Executor, folder_id: str) -> list[FolderFile]:
@@ -184,10 +174,7 @@ def mark_file_indexed(db: Executor, file_id: str) -> None:
     Raises:
         NotFound: no file has this id (the reference returned False instead).
     """
-    with db.writer() as conn, translate_errors("file", file_id):
-        conn.execute(_MARK_FILE_INDEXED, (now_ts(), file_id))
-        if conn.changes() == 0:
-            raise NotFound("file", file_id)
+    write_one(db, _MARK_FILE_INDEXED, (now_ts(), file_id), "file", file_id)
 
 
 def delete_file(db: Executor, file_id: str) -> bool:
@@ -207,7 +194,7 @@ def create_passage(db: Executor, passage: FilePassage) -> None:
         AlreadyExists: a passage with this id exists.
         ConstraintViolation: the file does not exist, or chunk_index is negative.
     """
-    with db.writer() as conn, translate_errors("file passage", passage.id):
+    with db.writer() as conn, translate_errors("file passage", passage.id, record=passage):
         conn.execute(_INSERT_PASSAGE, _PASSAGE.encode(passage))
 
 
@@ -229,8 +216,7 @@ def get_file_passages(db: Executor, file_id: str) -> list[FilePassage]:
 
     The reference ordered by chunk_index alone, which it never wrote, so its order was arbitrary.
     """
-    with db.reader() as conn:
-        return _PASSAGE.decode_all(conn.execute(_GET_FILE_PASSAGES, (file_id,)).fetchall())
+    return fetch_all(db, _PASSAGE, _GET_FILE_PASSAGES, (file_id,))
 
 
 def delete_file_passages(db: Executor, file_id: str) -> int:
@@ -303,10 +289,11 @@ def attach_folder_to_agent(
     reference.
 
     Raises:
-        ConstraintViolation: the folder or the agent does not exist, or `access` is not one of
-            "read", "read_write".
+        ConstraintViolation: the folder or the agent does not exist.
+        InvalidData: `access` is not one of "read", "read_write".
     """
-    stamp = now_ts() if attached_at is None else ts_text(attached_at)
+    access = _validate.enum_value(FolderAccess, access, "folder access")
+    stamp = now_ts() if attached_at is None else ts_text(attached_at, "attached_at")
     key = f"{folder_id}/{agent_id}"
     with db.writer() as conn, translate_errors("folder attachment", key):
         conn.execute(_ATTACH, (folder_id, agent_id, str(access), stamp))

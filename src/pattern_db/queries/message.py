@@ -5,7 +5,8 @@ does, straight off the `(agent_id, position)` indexes) is comparing them as numb
 arguments are validated and re-padded with `ids.normalize_position` semantics; a malformed one
 raises `InvalidData` instead of silently comparing wrong (the reference compared whatever text
 it was given). Tombstoned messages (`is_deleted`) are hidden from every read unless the function
-offers `include_deleted=True`. Every write writes every column of its record.
+offers `include_deleted=True`. Every write writes every column of its record; a message without
+`content_preview` gets one derived from its content JSON (`queries.preview`), so search finds it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from typing import Any
 
 import apsw
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, json_text
 from pattern_db.connection import Executor, scalar
-from pattern_db.errors import DbError, InvalidData, NotFound, translate, translate_errors
+from pattern_db.errors import DbError, InvalidData, translate, translate_errors
 from pattern_db.ids import normalize_position
 from pattern_db.models.message import ArchiveSummary, Message, MessageSummary
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
+from pattern_db.queries.preview import preview_of
 
 __all__ = [
     "archive_messages",
@@ -51,6 +55,7 @@ _KEEP = ("id", "created_at")
 
 # Index of `position` in a Message's encoded params (it is re-padded there when needed).
 _POSITION_INDEX = _MESSAGE.columns.index("position")
+_PREVIEW_INDEX = _MESSAGE.columns.index("content_preview")
 _ARCHIVE_POSITION_INDEXES = tuple(
     _ARCHIVE.columns.index(name) for name in ("start_position", "end_position")
 )
@@ -100,9 +105,7 @@ ON CONFLICT(id) DO UPDATE SET {_ARCHIVE.excluded_assignments(exclude=_KEEP)}"""
 def get_message(db: Executor, message_id: str, *, include_deleted: bool = False) -> Message | None:
     """Return the message with this id, or None (also None when tombstoned, unless asked)."""
     sql = _GET_MESSAGE_ANY if include_deleted else _GET_MESSAGE
-    with db.reader() as conn:
-        row = conn.execute(sql, (message_id,)).fetchone()
-    return None if row is None else _MESSAGE.decode(row)
+    return fetch_one(db, _MESSAGE, sql, (message_id,))
 
 
 def get_messages(db: Executor, agent_id: str, limit: int = 50) -> list[Message]:
@@ -113,9 +116,7 @@ def get_messages(db: Executor, agent_id: str, limit: int = 50) -> list[Message]:
     Raises:
         InvalidData: `limit` is negative.
     """
-    with db.reader() as conn:
-        rows = conn.execute(_GET_MESSAGES, (agent_id, _limit(limit))).fetchall()
-    return _MESSAGE.decode_all(rows)
+    return fetch_all(db, _MESSAGE, _GET_MESSAGES, (agent_id, _validate.limit(limit)))
 
 
 def get_messages_with_archived(
@@ -129,9 +130,7 @@ def get_messages_with_archived(
         InvalidData: `limit` is negative.
     """
     sql = _GET_MESSAGES_WITH_DELETED if include_deleted else _GET_MESSAGES_WITH_ARCHIVED
-    with db.reader() as conn:
-        rows = conn.execute(sql, (agent_id, _limit(limit))).fetchall()
-    return _MESSAGE.decode_all(rows)
+    return fetch_all(db, _MESSAGE, sql, (agent_id, _validate.limit(limit)))
 
 
 def get_messages_after(
@@ -144,10 +143,8 @@ def get_messages_after(
     Raises:
         InvalidData: `after_position` is not a position, or `limit` is negative.
     """
-    params = (agent_id, _position(after_position), _limit(limit))
-    with db.reader() as conn:
-        rows = conn.execute(_GET_MESSAGES_AFTER, params).fetchall()
-    return _MESSAGE.decode_all(rows)
+    params = (agent_id, _position(after_position), _validate.limit(limit))
+    return fetch_all(db, _MESSAGE, _GET_MESSAGES_AFTER, params)
 
 
 def _batch_messages_sql(
@@ -176,8 +173,7 @@ def get_batch_messages(
     agent, so an agent never reads another agent's messages that happen to share a batch id.
     """
     sql, params = _batch_messages_sql(batch_id, agent_id=agent_id, include_deleted=include_deleted)
-    with db.reader() as conn:
-        return _MESSAGE.decode_all(conn.execute(sql, params).fetchall())
+    return fetch_all(db, _MESSAGE, sql, params)
 
 
 def get_message_summaries(db: Executor, agent_id: str, limit: int = 50) -> list[MessageSummary]:
@@ -186,9 +182,7 @@ def get_message_summaries(db: Executor, agent_id: str, limit: int = 50) -> list[
     Raises:
         InvalidData: `limit` is negative.
     """
-    with db.reader() as conn:
-        rows = conn.execute(_GET_SUMMARIES, (agent_id, _limit(limit))).fetchall()
-    return _SUMMARY.decode_all(rows)
+    return fetch_all(db, _SUMMARY, _GET_SUMMARIES, (agent_id, _validate.limit(limit)))
 
 
 def count_messages(db: Executor, agent_id: str) -> int:
@@ -215,7 +209,7 @@ def create_message(db: Executor, message: Message) -> None:
         InvalidData: the position is not a non-negative 64-bit integer.
     """
     params = _message_params(message)
-    with db.writer() as conn, translate_errors("message", message.id):
+    with db.writer() as conn, translate_errors("message", message.id, record=message):
         conn.execute(_INSERT_MESSAGE, params)
 
 
@@ -264,7 +258,7 @@ def upsert_message(db: Executor, message: Message) -> None:
         InvalidData: the position is not a non-negative 64-bit integer.
     """
     params = _message_params(message)
-    with db.writer() as conn, translate_errors("message", message.id):
+    with db.writer() as conn, translate_errors("message", message.id, record=message):
         conn.execute(_UPSERT_MESSAGE, params)
 
 
@@ -307,19 +301,18 @@ def delete_message(db: Executor, message_id: str) -> bool:
 def update_message_content(
     db: Executor, message_id: str, content_json: Any, content_preview: str | None = None
 ) -> None:
-    """Replace a message's content (any JSON value) and preview (None clears it).
+    """Replace a message's content (any JSON value) and its preview.
 
-    The FTS index follows the preview through its trigger. Where the reference silently did
-    nothing for a missing row, this raises.
+    A preview of None is derived from the content (`queries.preview`); pass "" for none. The FTS
+    index follows the preview through its trigger.
 
     Raises:
         NotFound: no live-or-archived message has this id (tombstoned ones count as missing).
     """
-    params = (json_text(content_json), content_preview, message_id)
-    with db.writer() as conn, translate_errors("message", message_id):
-        conn.execute(_UPDATE_CONTENT, params)
-        if conn.changes() == 0:
-            raise NotFound("message", message_id)
+    if content_preview is None:
+        content_preview = preview_of(content_json)
+    params = (json_text(content_json, "content_json"), content_preview, message_id)
+    write_one(db, _UPDATE_CONTENT, params, "message", message_id)
 
 
 # -- archive summaries -------------------------------------------------------------------------
@@ -327,16 +320,13 @@ def update_message_content(
 
 def get_archive_summary(db: Executor, summary_id: str) -> ArchiveSummary | None:
     """Return the archive summary with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_ARCHIVE} WHERE id = ?", (summary_id,)).fetchone()
-    return None if row is None else _ARCHIVE.decode(row)
+    return fetch_one(db, _ARCHIVE, f"{_SELECT_ARCHIVE} WHERE id = ?", (summary_id,))
 
 
 def get_archive_summaries(db: Executor, agent_id: str) -> list[ArchiveSummary]:
     """Return an agent's archive summaries ordered by start position (then id)."""
     sql = f"{_SELECT_ARCHIVE} WHERE agent_id = ? ORDER BY start_position, id"
-    with db.reader() as conn:
-        return _ARCHIVE.decode_all(conn.execute(sql, (agent_id,)).fetchall())
+    return fetch_all(db, _ARCHIVE, sql, (agent_id,))
 
 
 def create_archive_summary(db: Executor, summary: ArchiveSummary) -> None:
@@ -348,7 +338,7 @@ def create_archive_summary(db: Executor, summary: ArchiveSummary) -> None:
         InvalidData: a position is not a non-negative 64-bit integer.
     """
     params = _archive_params(summary)
-    with db.writer() as conn, translate_errors("archive summary", summary.id):
+    with db.writer() as conn, translate_errors("archive summary", summary.id, record=summary):
         conn.execute(_INSERT_ARCHIVE, params)
 
 
@@ -360,7 +350,7 @@ def upsert_archive_summary(db: Executor, summary: ArchiveSummary) -> None:
         InvalidData: a position is not a non-negative 64-bit integer.
     """
     params = _archive_params(summary)
-    with db.writer() as conn, translate_errors("archive summary", summary.id):
+    with db.writer() as conn, translate_errors("archive summary", summary.id, record=summary):
         conn.execute(_UPSERT_ARCHIVE, params)
 
 
@@ -417,6 +407,11 @@ def _message_params(message: Message) -> tuple[Any, ...]:
     canonical = _position_of(message.id, position)
     if canonical is not position:
         params = (*params[:_POSITION_INDEX], canonical, *params[_POSITION_INDEX + 1 :])
+    if message.content_preview is None:
+        # Without a preview the message would have no full-text entry: take its text.
+        derived = preview_of(message.content_json)
+        if derived is not None:
+            params = (*params[:_PREVIEW_INDEX], derived, *params[_PREVIEW_INDEX + 1 :])
     return params
 
 
@@ -433,10 +428,3 @@ def _position_of(record_id: str, value: str | int) -> str:
     except InvalidData as exc:
         exc.add_note(f"in record {record_id}")
         raise
-
-
-def _limit(limit: int) -> int:
-    # SQLite reads a negative LIMIT as "no limit"; a caller asking for -1 rows made a mistake.
-    if limit < 0:
-        raise InvalidData(f"limit must be >= 0, got {limit}")
-    return limit

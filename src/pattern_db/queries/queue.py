@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData, NotFound, translate_errors
 from pattern_db.models.message import QueuedMessage
+from pattern_db.queries._rows import fetch_all, fetch_one
 from pattern_db.timeutil import now, now_ts
 
 __all__ = [
@@ -42,15 +44,13 @@ def create_queued_message(db: Executor, message: QueuedMessage) -> None:
         AlreadyExists: a queued message with this id exists.
         ConstraintViolation: the target agent does not exist, or a `*_json` field is not JSON.
     """
-    with db.writer() as conn, translate_errors("queued message", message.id):
+    with db.writer() as conn, translate_errors("queued message", message.id, record=message):
         conn.execute(_INSERT_QUEUED, _QUEUED.encode(message))
 
 
 def get_queued_message(db: Executor, message_id: str) -> QueuedMessage | None:
     """Return the queued message with this id (pending or processed), or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_QUEUED} WHERE id = ?", (message_id,)).fetchone()
-    return None if row is None else _QUEUED.decode(row)
+    return fetch_one(db, _QUEUED, f"{_SELECT_QUEUED} WHERE id = ?", (message_id,))
 
 
 def get_pending_messages(db: Executor, agent_id: str, limit: int = 50) -> list[QueuedMessage]:
@@ -59,11 +59,8 @@ def get_pending_messages(db: Executor, agent_id: str, limit: int = 50) -> list[Q
     Raises:
         InvalidData: `limit` is negative.
     """
-    if limit < 0:
-        raise InvalidData(f"limit must be >= 0, got {limit}")
-    with db.reader() as conn:
-        rows = conn.execute(_GET_PENDING, (agent_id, limit)).fetchall()
-    return _QUEUED.decode_all(rows)
+    _validate.limit(limit)
+    return fetch_all(db, _QUEUED, _GET_PENDING, (agent_id, limit))
 
 
 def mark_message_processed(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pattern_db.codec import codec_for
 from pattern_db.connection import Executor
-from pattern_db.errors import NotFound, translate_errors
+from pattern_db.errors import translate_errors
 from pattern_db.models.source import AgentDataSource, DataSource
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -54,28 +55,23 @@ def create_data_source(db: Executor, source: DataSource) -> None:
         AlreadyExists: a data source with this id or name exists.
         ConstraintViolation: `source_type` is not one of the known types.
     """
-    with db.writer() as conn, translate_errors("data source", source.id):
+    with db.writer() as conn, translate_errors("data source", source.id, record=source):
         conn.execute(_INSERT_SOURCE, _SOURCE.encode(source))
 
 
 def get_data_source(db: Executor, source_id: str) -> DataSource | None:
     """Return the data source with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_SOURCE} WHERE id = ?", (source_id,)).fetchone()
-    return None if row is None else _SOURCE.decode(row)
+    return fetch_one(db, _SOURCE, f"{_SELECT_SOURCE} WHERE id = ?", (source_id,))
 
 
 def get_data_source_by_name(db: Executor, name: str) -> DataSource | None:
     """Return the data source with this (unique) name, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_SOURCE} WHERE name = ?", (name,)).fetchone()
-    return None if row is None else _SOURCE.decode(row)
+    return fetch_one(db, _SOURCE, f"{_SELECT_SOURCE} WHERE name = ?", (name,))
 
 
 def list_data_sources(db: Executor) -> list[DataSource]:
     """Return every data source ordered by name."""
-    with db.reader() as conn:
-        return _SOURCE.decode_all(conn.execute(f"{_SELECT_SOURCE} ORDER BY name").fetchall())
+    return fetch_all(db, _SOURCE, f"{_SELECT_SOURCE} ORDER BY name")
 
 
 def list_enabled_data_sources(db: Executor) -> list[DataSource]:
@@ -98,10 +94,7 @@ def update_data_source(db: Executor, source: DataSource) -> None:
     """
     params = _SOURCE.encode_named(source)
     params["updated_at"] = now_ts()
-    with db.writer() as conn, translate_errors("data source", source.id):
-        conn.execute(_UPDATE_SOURCE, params)
-        if conn.changes() == 0:
-            raise NotFound("data source", source.id)
+    write_one(db, _UPDATE_SOURCE, params, "data source", source.id, record=source)
 
 
 def update_sync_state(db: Executor, source_id: str, cursor: str | None) -> None:
@@ -113,10 +106,7 @@ def update_sync_state(db: Executor, source_id: str, cursor: str | None) -> None:
         NotFound: no data source has this id (the reference returned False instead).
     """
     params = {"now": now_ts(), "cursor": cursor, "id": source_id}
-    with db.writer() as conn, translate_errors("data source", source_id):
-        conn.execute(_UPDATE_SYNC_STATE, params)
-        if conn.changes() == 0:
-            raise NotFound("data source", source_id)
+    write_one(db, _UPDATE_SYNC_STATE, params, "data source", source_id)
 
 
 def set_data_source_enabled(db: Executor, source_id: str, enabled: bool) -> None:
@@ -125,10 +115,9 @@ def set_data_source_enabled(db: Executor, source_id: str, enabled: bool) -> None
     Raises:
         NotFound: no data source has this id (the reference returned False instead).
     """
-    with db.writer() as conn, translate_errors("data source", source_id):
-        conn.execute(_SET_ENABLED, (1 if enabled else 0, now_ts(), source_id))
-        if conn.changes() == 0:
-            raise NotFound("data source", source_id)
+    write_one(
+        db, _SET_ENABLED, (1 if enabled else 0, now_ts(), source_id), "data source", source_id
+    )
 
 
 def delete_data_source(db: Executor, source_id: str) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for
 from pattern_db.connection import Executor
-from pattern_db.errors import InvalidData
 from pattern_db.models.stats import AgentActivity, ConstellationStats
+from pattern_db.queries._rows import fetch_all
 
 __all__ = ["get_most_active_agents", "get_stats"]
 
@@ -50,7 +51,5 @@ def get_most_active_agents(db: Executor, limit: int = 10) -> list[AgentActivity]
     Raises:
         InvalidData: `limit` is negative.
     """
-    if limit < 0:
-        raise InvalidData(f"limit must be >= 0, got {limit}")
-    with db.reader() as conn:
-        return _ACTIVITY.decode_all(conn.execute(_MOST_ACTIVE, (limit,)).fetchall())
+    _validate.limit(limit)
+    return fetch_all(db, _ACTIVITY, _MOST_ACTIVE, (limit,))

@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pattern_db import timeutil
+from pattern_db import _validate, timeutil
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData, NotFound, translate_errors
 from pattern_db.models.task import Task, TaskSummary, UserTaskPriority, UserTaskStatus
+from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -113,15 +114,13 @@ def create_user_task(db: Executor, task: Task) -> None:
         AlreadyExists: a task with this id exists.
         ConstraintViolation: `agent_id` or `parent_task_id` names no row, or minutes are negative.
     """
-    with db.writer() as conn, translate_errors("task", task.id):
+    with db.writer() as conn, translate_errors("task", task.id, record=task):
         conn.execute(_INSERT_TASK, _TASK.encode(task))
 
 
 def get_user_task(db: Executor, task_id: str) -> Task | None:
     """Return the task with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_TASK} WHERE id = ?", (task_id,)).fetchone()
-    return None if row is None else _TASK.decode(row)
+    return fetch_one(db, _TASK, f"{_SELECT_TASK} WHERE id = ?", (task_id,))
 
 
 def list_tasks(
@@ -141,14 +140,12 @@ def list_tasks(
         InvalidData: both `agent_id` and `all_agents=True` were given.
     """
     sql, params = _list_tasks_sql(agent_id, include_completed, all_agents=all_agents)
-    with db.reader() as conn:
-        return _TASK.decode_all(conn.execute(sql, params).fetchall())
+    return fetch_all(db, _TASK, sql, params)
 
 
 def get_subtasks(db: Executor, parent_id: str) -> list[Task]:
     """Return a task's direct subtasks (every status), most urgent first, then oldest first."""
-    with db.reader() as conn:
-        return _TASK.decode_all(conn.execute(_SUBTASKS, (parent_id,)).fetchall())
+    return fetch_all(db, _TASK, _SUBTASKS, (parent_id,))
 
 
 def get_tasks_due_soon(
@@ -173,8 +170,7 @@ def get_tasks_due_soon(
         "deadline": ts_text(current + timedelta(hours=hours)),
         "include_overdue": int(include_overdue),
     }
-    with db.reader() as conn:
-        return _TASK.decode_all(conn.execute(_DUE_SOON, params).fetchall())
+    return fetch_all(db, _TASK, _DUE_SOON, params)
 
 
 def update_user_task_status(db: Executor, task_id: str, status: UserTaskStatus | str) -> None:
@@ -185,13 +181,11 @@ def update_user_task_status(db: Executor, task_id: str, status: UserTaskStatus |
 
     Raises:
         NotFound: no task has this id.
-        ConstraintViolation: `status` is not a task status.
+        InvalidData: `status` is not a task status.
     """
-    params = {"status": str(status), "now": now_ts(), "id": task_id}
-    with db.writer() as conn, translate_errors("task", task_id):
-        conn.execute(_UPDATE_STATUS, params)
-        if conn.changes() == 0:
-            raise NotFound("task", task_id)
+    status = _validate.enum_value(UserTaskStatus, status, "task status")
+    params = {"status": status, "now": now_ts(), "id": task_id}
+    write_one(db, _UPDATE_STATUS, params, "task", task_id)
 
 
 def update_user_task_priority(db: Executor, task_id: str, priority: UserTaskPriority | str) -> None:
@@ -199,12 +193,10 @@ def update_user_task_priority(db: Executor, task_id: str, priority: UserTaskPrio
 
     Raises:
         NotFound: no task has this id.
-        ConstraintViolation: `priority` is not a task priority.
+        InvalidData: `priority` is not a task priority.
     """
-    with db.writer() as conn, translate_errors("task", task_id):
-        conn.execute(_UPDATE_PRIORITY, (priority, now_ts(), task_id))
-        if conn.changes() == 0:
-            raise NotFound("task", task_id)
+    priority = _validate.enum_value(UserTaskPriority, priority, "task priority")
+    write_one(db, _UPDATE_PRIORITY, (priority, now_ts(), task_id), "task", task_id)
 
 
 def update_user_task(db: Executor, task: Task) -> None:
@@ -226,7 +218,7 @@ def update_user_task(db: Executor, task: Task) -> None:
         params["completed_at"] = None
     elif task.completed_at is None:
         params["completed_at"] = stamp
-    with db.writer() as conn, translate_errors("task", task.id):
+    with db.writer() as conn, translate_errors("task", task.id, record=task):
         if task.parent_task_id is not None and scalar(
             conn, _IS_SELF_OR_DESCENDANT, (task.id, task.parent_task_id)
         ):
@@ -259,5 +251,4 @@ def get_task_summaries(
         InvalidData: both `agent_id` and `all_agents=True` were given.
     """
     sql, params = _summaries_sql(agent_id, all_agents)
-    with db.reader() as conn:
-        return _SUMMARY.decode_all(conn.execute(sql, params).fetchall())
+    return fetch_all(db, _SUMMARY, sql, params)

@@ -41,6 +41,7 @@ from typing import Any
 import apsw
 import msgspec
 
+from pattern_db import _validate, maintenance
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import InvalidData
 from pattern_db.models.content import ContentType
@@ -216,8 +217,7 @@ def _matches(content_type: ContentType, rows: list[tuple[Any, ...]]) -> list[Fts
 def _prepare(query: str, mode: FtsMode | str, limit: int) -> tuple[str, FtsMode] | None:
     """Return (clean text, mode), or None when nothing can match (blank text, limit 0)."""
     fts_mode = parse_mode(mode)
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise InvalidData(f"limit must be a non-negative integer, got {limit!r}")
+    _validate.limit(limit)
     text = clean_query(query)
     if not text.strip():
         if fts_mode is FtsMode.FTS5:
@@ -465,42 +465,34 @@ def search_all(
 # -- maintenance -------------------------------------------------------------------------------
 
 
-def _rebuild(db: Executor, tables: Sequence[SearchTable]) -> None:
-    with db.writer() as conn:
-        for table in tables:
-            conn.execute(f"INSERT INTO {table.fts}({table.fts}) VALUES ('rebuild')")
-
-
 def rebuild_messages_fts(db: Executor) -> None:
     """Rebuild the message index from the messages table (after bulk imports or VACUUM)."""
-    _rebuild(db, [TABLES_BY_TYPE[ContentType.MESSAGE]])
+    maintenance.rebuild_fts(db, [TABLES_BY_TYPE[ContentType.MESSAGE].fts])
 
 
 def rebuild_memory_blocks_fts(db: Executor) -> None:
     """Rebuild the memory block index from the memory_blocks table."""
-    _rebuild(db, [TABLES_BY_TYPE[ContentType.MEMORY_BLOCK]])
+    maintenance.rebuild_fts(db, [TABLES_BY_TYPE[ContentType.MEMORY_BLOCK].fts])
 
 
 def rebuild_archival_fts(db: Executor) -> None:
     """Rebuild the archival index from the archival_entries table."""
-    _rebuild(db, [TABLES_BY_TYPE[ContentType.ARCHIVAL_ENTRY]])
+    maintenance.rebuild_fts(db, [TABLES_BY_TYPE[ContentType.ARCHIVAL_ENTRY].fts])
 
 
 def rebuild_file_passages_fts(db: Executor) -> None:
     """Rebuild the file passage index from the file_passages table."""
-    _rebuild(db, [TABLES_BY_TYPE[ContentType.FILE_PASSAGE]])
+    maintenance.rebuild_fts(db, [TABLES_BY_TYPE[ContentType.FILE_PASSAGE].fts])
 
 
 def rebuild_all_fts(db: Executor) -> None:
     """Rebuild every FTS index, in one transaction."""
-    _rebuild(db, TABLES)
+    maintenance.rebuild_fts(db, [t.fts for t in TABLES])
 
 
 def optimize_all_fts(db: Executor) -> None:
     """Merge every FTS index's segments into one (faster queries after large imports)."""
-    with db.writer() as conn:
-        for table in TABLES:
-            conn.execute(f"INSERT INTO {table.fts}({table.fts}) VALUES ('optimize')")
+    maintenance.optimize_fts(db, [t.fts for t in TABLES])
 
 
 def get_fts_stats(db: Executor) -> FtsStats:
@@ -533,16 +525,7 @@ def get_fts_stats(db: Executor) -> FtsStats:
 def check_fts_integrity(db: Executor) -> list[str]:
     """Return the FTS tables whose index disagrees with their content table ([] when all agree).
 
-    Runs FTS5's `integrity-check` with rank 1, which compares every index entry with the content
-    table; it reads everything, so it is a maintenance call (`pattern-db verify`), not a probe.
+    FTS5's `integrity-check` reads everything, so it is a maintenance call (`pattern-db verify`),
+    not a probe.
     """
-    bad = []
-    with db.writer() as conn:
-        for table in TABLES:
-            try:
-                conn.execute(
-                    f"INSERT INTO {table.fts}({table.fts}, rank) VALUES ('integrity-check', 1)"
-                )
-            except apsw.CorruptError:
-                bad.append(table.fts)
-    return bad
+    return maintenance.check_fts(db, [t.fts for t in TABLES])

@@ -8,10 +8,12 @@ complain about. So the search functions run the text as written and, in `auto` m
 literal terms when SQLite answers SQLITE_ERROR (classified by apsw's exception class, never by the
 message text); `validate_fts_query` asks a private in-memory FTS5 table the same question.
 
-Literal terms: the text is split on whitespace and every piece becomes one quoted FTS5 string
-(`apsw.fts5query.quote` rules: `"` doubled), joined by spaces, so every word must occur (FTS5's
-implicit AND) and nothing in the text is syntax. A piece the tokenizer reduces to nothing (`?`)
-becomes an empty phrase, which FTS5 drops from an AND (and which matches nothing on its own).
+Literal terms: the text is split on whitespace and every distinct piece becomes one quoted FTS5
+string (`apsw.fts5query.quote` rules: `"` doubled), joined by spaces, so every word must occur
+(FTS5's implicit AND) and nothing in the text is syntax. Text longer than MAX_QUERY_CHARS, or a
+literal search of more than MAX_QUERY_TERMS distinct words, is refused with InvalidData: the work of
+a search grows with its terms, and no question needs more. A piece the tokenizer reduces to nothing
+(`?`) becomes an empty phrase, which FTS5 drops from an AND (and which matches nothing on its own).
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from enum import StrEnum
 
 import apsw
 
+from pattern_db import _validate
 from pattern_db.errors import InvalidData
 
 __all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_TERMS",
     "FtsMode",
     "clean_query",
     "invalid_query",
@@ -32,6 +37,12 @@ __all__ = [
     "parse_mode",
     "validate_fts_query",
 ]
+
+# Longer text is refused rather than searched: FTS5's cost grows with every term, and a search
+# is a question, not a document (4,000 characters is a long paragraph).
+MAX_QUERY_CHARS = 4_000
+# Distinct words a literal (or natural-language) expression may hold.
+MAX_QUERY_TERMS = 64
 
 # Every column an FTS table of the schema indexes (0002_fts.sql); the default column set a
 # standalone validation accepts in column filters (`label: todo`).
@@ -52,12 +63,7 @@ def parse_mode(mode: FtsMode | str) -> FtsMode:
     Raises:
         InvalidData: `mode` is not one of "auto", "fts5", "literal".
     """
-    try:
-        return FtsMode(mode)
-    except ValueError:
-        raise InvalidData(
-            f"unknown FTS mode {mode!r}; use 'auto' (default), 'fts5' (strict) or 'literal'"
-        ) from None
+    return _validate.enum_value(FtsMode, mode, "FTS mode")
 
 
 def clean_query(query: str) -> str:
@@ -69,6 +75,11 @@ def clean_query(query: str) -> str:
     """
     if not isinstance(query, str):
         raise InvalidData(f"an FTS query must be text, got {type(query).__name__}")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidData(
+            f"the search text is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are "
+            "searched: search with a few words or a sentence"
+        )
     if "\x00" in query:
         query = query.replace("\x00", " ")
     try:
@@ -91,9 +102,19 @@ def is_special_query(text: str) -> bool:
 def literal_expression(text: str) -> str:
     """Return an FTS5 expression matching every whitespace-separated word of `text` literally.
 
-    Example: `literal_expression("what's up?")` -> `"what's" "up?"`.
+    A word repeated is searched once (AND-ing it again changes nothing). Example:
+    `literal_expression("what's up?")` -> `"what's" "up?"`.
+
+    Raises:
+        InvalidData: the text has more than MAX_QUERY_TERMS distinct words.
     """
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+    words = list(dict.fromkeys(text.split()))
+    if len(words) > MAX_QUERY_TERMS:
+        raise InvalidData(
+            f"the search text has {len(words)} distinct words; a literal search matches at most "
+            f"{MAX_QUERY_TERMS} (every one must occur): use fewer words"
+        )
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
 def validate_fts_query(query: str, *, columns: Sequence[str] = ALL_FTS_COLUMNS) -> None:

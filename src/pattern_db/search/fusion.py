@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pattern_db.errors import InvalidData
+from pattern_db import _validate
 
 __all__ = ["Fused", "Hit", "fuse_linear", "fuse_rrf", "validate_weight", "vector_similarity"]
 
@@ -56,13 +56,7 @@ def validate_weight(name: str, value: float) -> float:
     Raises:
         InvalidData: not a number, negative, NaN or infinite.
     """
-    try:
-        weight = float(value)
-    except (TypeError, ValueError):
-        raise InvalidData(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(weight) or weight < 0:
-        raise InvalidData(f"{name} must be a finite number >= 0, got {value!r}")
-    return weight
+    return _validate.non_negative(value, name)
 
 
 def _collect(lists: Sequence[Sequence[Hit]]) -> dict[Key, list[Hit | None]]:

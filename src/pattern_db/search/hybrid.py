@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from pattern_db import _validate
 from pattern_db.connection import Executor
 from pattern_db.errors import InvalidData
 from pattern_db.models.content import ContentType
@@ -287,12 +288,7 @@ class HybridSearchBuilder:
 
     def mode(self, mode: SearchMode | str) -> HybridSearchBuilder:
         """Set the mode: AUTO (default), FTS_ONLY, VECTOR_ONLY or HYBRID."""
-        try:
-            self._mode = SearchMode(mode)
-        except ValueError:
-            raise InvalidData(
-                f"unknown search mode {mode!r}; use one of {[m.value for m in SearchMode]}"
-            ) from None
+        self._mode = _validate.enum_value(SearchMode, mode, "search mode")
         return self
 
     def fusion(self, method: FusionMethod) -> HybridSearchBuilder:
@@ -439,9 +435,7 @@ def search(db: Executor) -> HybridSearchBuilder:
 
 
 def _non_negative_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidData(f"{name} must be a non-negative integer, got {value!r}")
-    return value
+    return _validate.count(value, name)
 
 
 def _fuse(lists: list[list[Hit]], weights: list[float], method: FusionMethod) -> list[Fused]:

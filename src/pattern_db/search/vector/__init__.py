@@ -37,7 +37,8 @@ from typing import Any
 import apsw
 import numpy as np
 
-from pattern_db.connection import ConstellationDb, Executor, Transaction, scalar
+from pattern_db import maintenance
+from pattern_db.connection import ConstellationDb, Executor, scalar
 from pattern_db.errors import DimensionMismatch, ExtensionError, InvalidData
 from pattern_db.search.vector import sql
 from pattern_db.search.vector.cache import (
@@ -112,12 +113,11 @@ def init_sqlite_vec() -> str:
     Raises:
         ExtensionError: the sqlite-vec wheel is missing or its library does not load.
     """
-    from pattern_db import connection
+    from pattern_db import _vec_loader
 
     conn = apsw.Connection(":memory:")
     try:
-        conn.enable_load_extension(True)
-        conn.load_extension(connection._vec_loadable_path())
+        _vec_loader.load_into(conn)
         return str(scalar(conn, "SELECT vec_version()"))
     except (apsw.Error, ImportError, OSError) as exc:
         raise ExtensionError(
@@ -138,22 +138,10 @@ def verify_sqlite_vec(db: Executor) -> str:
         return sql.vec_version(conn)
 
 
-def _handle(db: Executor) -> ConstellationDb | None:
-    if isinstance(db, ConstellationDb):
-        return db
-    if isinstance(db, Transaction):
-        return db.db
-    return None
-
-
-def _require_vec(db: Executor) -> ConstellationDb | None:
-    """Return the handle behind `db` (None for a foreign executor) once sqlite-vec is known."""
-    handle = _handle(db)
-    if handle is not None:
-        handle.require_vec()
-    else:
-        with db.reader() as conn:
-            sql.vec_version(conn)
+def _require_vec(db: Executor) -> ConstellationDb:
+    """Return the handle behind `db` once sqlite-vec is known to be loaded on it."""
+    handle = db.database
+    handle.require_vec()
     return handle
 
 
@@ -230,14 +218,14 @@ def reset_embeddings(
 
 def _after_commit(
     conn: apsw.Connection,
-    handle: ConstellationDb | None,
+    handle: ConstellationDb,
     meta: IndexMeta,
     generation: int,
     removed: Sequence[int],
     added: AddedRows | None,
 ) -> None:
     """Tell this handle's cache about a write, if the write is committed (not inside a tx)."""
-    if handle is None or conn.in_transaction:
+    if conn.in_transaction:
         return
     cache = existing_cache(handle)
     if cache is not None:
@@ -482,7 +470,7 @@ def knn_search(
         elif folder_id is not None:
             scope = Scope.of_folder(folder_id)
         # Inside a transaction the cache cannot see the transaction's own writes: use SQL.
-        if handle is not None and not conn.in_transaction:
+        if not conn.in_transaction:
             found = cache_for(handle).search(conn, meta, query, k, ctype, scope)
             if found is not None:
                 return found
@@ -566,22 +554,14 @@ def find_orphans(db: Executor) -> dict[ContentType, int]:
 
     Content deleted through pattern-db takes its vectors along; orphans come from vectors stored
     for ids that were never stored (allowed: constellation-wide content) or from writes around
-    pattern-db. `pattern-db verify` reports them.
+    pattern-db. `pattern-db verify` reports them (`maintenance.orphan_vectors`).
     """
-    with db.reader() as conn:
-        rows: list[Any] = conn.execute(sql.ORPHANS).fetchall()
-    return {ContentType(t): int(n) for t, n in rows}
+    return {ContentType(t): n for t, n in maintenance.orphan_vectors(db).items()}
 
 
 def purge_orphans(db: Executor) -> int:
     """Delete every vector whose content is not stored; return how many went."""
-    with db.writer() as conn:
-        conn.execute(sql.DELETE_ORPHANS)
-        gone = conn.changes()
-        if gone:
-            # Every cache, this handle's too, reads the change at its next query.
-            conn.execute(sql.BUMP_GENERATION).fetchall()
-    return gone
+    return maintenance.purge_orphan_vectors(db)
 
 
 def get_embedding_stats(db: Executor) -> EmbeddingStats:

@@ -1,7 +1,7 @@
 """The per-process copy of a constellation's vectors that `vector.knn_search` scans with BLAS.
 
 Design note. The `embeddings` table stays the store of record; this is a cache of it, owned by
-one ConstellationDb handle and guarded by one lock.
+one ConstellationDb handle (its `handle_state`, freed by `close()`) and guarded by one lock.
 
 * Layout (`store`): one float32 matrix grouped by (owner, content type), new rows in a masked
   tail until the next rebuild, with a per-row float32 auxiliary (1/|a| for cosine, |a|^2 for l2).
@@ -34,7 +34,6 @@ one ConstellationDb handle and guarded by one lock.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -317,20 +316,15 @@ class VectorCache:
                 self._drop()
 
 
-_CACHES: weakref.WeakKeyDictionary[ConstellationDb, VectorCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
+_STATE_KEY = "pattern_db.vector.cache"
 
 
 def cache_for(db: ConstellationDb) -> VectorCache:
     """Return the vector cache of a handle, creating it (empty) on first use."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(db)
-        if cache is None:
-            cache = _CACHES[db] = VectorCache()
-        return cache
+    return db.handle_state(_STATE_KEY, VectorCache)
 
 
 def existing_cache(db: ConstellationDb) -> VectorCache | None:
     """Return the vector cache of a handle if it has one."""
-    with _CACHES_LOCK:
-        return _CACHES.get(db)
+    cache: VectorCache | None = db.existing_state(_STATE_KEY)
+    return cache

@@ -20,6 +20,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from pattern_db import _validate
 from pattern_db.errors import DimensionMismatch, InvalidData
 from pattern_db.models._base import Record
 from pattern_db.models.content import CONTENT_TYPES, ContentType
@@ -193,11 +194,7 @@ def content_type_of(value: ContentType | str) -> ContentType:
     Raises:
         InvalidData: the value names no content type.
     """
-    try:
-        return ContentType(value)
-    except ValueError:
-        valid = ", ".join(t.value for t in ContentType)
-        raise InvalidData(f"unknown content type {value!r}; expected one of: {valid}") from None
+    return _validate.enum_value(ContentType, value, "content type")
 
 
 def _float32_array(value: object, what: str) -> F32:

@@ -13,6 +13,7 @@ from typing import Any
 import apsw
 import numpy as np
 
+from pattern_db import _validate
 from pattern_db.codec import json_text
 from pattern_db.connection import scalar
 from pattern_db.errors import ExtensionError, InvalidData
@@ -83,19 +84,6 @@ _OWNERS = {
 _ID_COLUMN = {ContentType.FILE_PASSAGE: "p.id"}
 _SHARED_BLOCKS = "SELECT block_id FROM shared_block_agents WHERE agent_id = ? ORDER BY block_id"
 _ATTACHED_FOLDERS = "SELECT folder_id FROM folder_attachments WHERE agent_id = ? ORDER BY folder_id"
-# Vectors whose content row is gone (only writes around pattern-db, or older files, leave them).
-_ORPHAN = """NOT CASE e.content_type
-    WHEN 'message' THEN EXISTS (SELECT 1 FROM messages AS m WHERE m.id = e.content_id)
-    WHEN 'memory_block' THEN EXISTS (SELECT 1 FROM memory_blocks AS b WHERE b.id = e.content_id)
-    WHEN 'archival_entry'
-        THEN EXISTS (SELECT 1 FROM archival_entries AS a WHERE a.id = e.content_id)
-    ELSE EXISTS (SELECT 1 FROM file_passages AS p WHERE p.id = e.content_id)
-END"""
-ORPHANS = f"""
-SELECT e.content_type, count(*) FROM embeddings AS e WHERE {_ORPHAN}
-GROUP BY e.content_type ORDER BY e.content_type
-"""
-DELETE_ORPHANS = f"DELETE FROM embeddings AS e WHERE {_ORPHAN}"
 _DISTANCE = {"cosine": "vec_distance_cosine", "l2": "vec_distance_l2", "l1": "vec_distance_l1"}
 
 
@@ -143,16 +131,12 @@ def require_meta(conn: apsw.Connection) -> IndexMeta:
 
 def check_chunk(chunk_index: int | None) -> int | None:
     """Return a valid chunk index (None or >= 0), or raise InvalidData."""
-    if chunk_index is None:
-        return None
-    if isinstance(chunk_index, bool) or not isinstance(chunk_index, int) or chunk_index < 0:
-        raise InvalidData(f"chunk_index must be a non-negative int or None, got {chunk_index!r}")
-    return chunk_index
+    return None if chunk_index is None else _validate.count(chunk_index, "chunk_index")
 
 
 def check_k(k: int) -> int:
     """Return k if it is an int in 0..MAX_K, else raise InvalidData."""
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_K:
+    if _validate.count(k, "k") > MAX_K:
         raise InvalidData(f"k must be an int between 0 and {MAX_K}, got {k!r}")
     return k
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import apsw
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for
 from pattern_db.compression import compress_snapshot, decompress_snapshot, is_compressed
-from pattern_db.errors import InvalidData
 from pattern_db.models.memory import (
     MemoryBlock,
     MemoryBlockCheckpoint,
@@ -70,13 +70,7 @@ def update_source(source: UpdateSource | str | None) -> UpdateSource | None:
     Raises:
         InvalidData: `source` is not one of agent, sync, migration, manual.
     """
-    if source is None or isinstance(source, UpdateSource):
-        return source
-    try:
-        return UpdateSource(source)
-    except ValueError:
-        allowed = ", ".join(s.value for s in UpdateSource)
-        raise InvalidData(f"unknown update source {source!r}; use one of {allowed}") from None
+    return None if source is None else _validate.enum_value(UpdateSource, source, "update source")
 
 
 def returning_int(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> int | None:

@@ -23,7 +23,8 @@ from pattern_db.models.memory import (
     UpdateSource,
     UpdateStats,
 )
-from pattern_db.queries._memory_common import (
+from pattern_db.queries._rows import fetch_one, write_one
+from pattern_db.queries.memory._common import (
     BLOCK_ENTITY,
     CHECKPOINT,
     UPDATE,
@@ -106,10 +107,12 @@ SELECT max(
     coalesce((SELECT max(up_to_seq) FROM memory_block_checkpoints WHERE block_id = ?1), 0)
 )
 """
+# No row at all for a block that does not exist (the LEFT JOIN gives zeros for one without deltas).
 _PENDING_STATS = """
-SELECT count(*) AS count, coalesce(sum(byte_size), 0) AS total_bytes,
-       coalesce(max(seq), 0) AS max_seq, min(created_at) AS oldest_at
-FROM memory_block_updates WHERE block_id = ?
+SELECT count(u.id) AS count, coalesce(sum(u.byte_size), 0) AS total_bytes,
+       coalesce(max(u.seq), 0) AS max_seq, min(u.created_at) AS oldest_at
+FROM memory_blocks AS b LEFT JOIN memory_block_updates AS u ON u.block_id = b.id
+WHERE b.id = ? GROUP BY b.id
 """
 _VERSION_INFO = """
 SELECT b.id AS block_id, b.last_seq,
@@ -243,10 +246,14 @@ def get_pending_update_stats(db: Executor, block_id: str) -> UpdateStats:
 
     Counts every delta still in the table (active and undone): they are what consolidation
     would merge and delete. `oldest_at` (None when there are none) drives age-based policies.
+
+    Raises:
+        NotFound: no block has this id.
     """
     with db.reader() as conn:
         row = conn.execute(_PENDING_STATS, (block_id,)).fetchone()
-    assert row is not None
+    if row is None:
+        raise NotFound(BLOCK_ENTITY, block_id)
     return _STATS.decode(row)
 
 
@@ -272,7 +279,10 @@ def create_checkpoint(
         InvalidData: `up_to_seq` is below the latest checkpoint's.
     """
     params = encode_checkpoint(checkpoint, compression_threshold)
-    with db.writer() as conn, translate_errors("memory block checkpoint", checkpoint.id):
+    with (
+        db.writer() as conn,
+        translate_errors("memory block checkpoint", checkpoint.id, record=checkpoint),
+    ):
         covered = scalar(conn, _MAX_CHECKPOINT_SEQ, (checkpoint.block_id,))
         if covered is not None and checkpoint.up_to_seq < covered:
             raise InvalidData(
@@ -398,10 +408,7 @@ def update_block_frontier(db: Executor, block_id: str, frontier: bytes | None) -
     Raises:
         NotFound: no block has this id.
     """
-    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block_id):
-        conn.execute(_SET_FRONTIER, (frontier, now_ts(), block_id))
-        if conn.changes() == 0:
-            raise NotFound(BLOCK_ENTITY, block_id)
+    write_one(db, _SET_FRONTIER, (frontier, now_ts(), block_id), BLOCK_ENTITY, block_id)
 
 
 def get_block_version_info(db: Executor, block_id: str) -> BlockVersionInfo | None:
@@ -410,9 +417,7 @@ def get_block_version_info(db: Executor, block_id: str) -> BlockVersionInfo | No
     A cache of the block's content is current while all three are unchanged. Inactive blocks
     are included.
     """
-    with db.reader() as conn:
-        row = conn.execute(_VERSION_INFO, (block_id,)).fetchone()
-    return None if row is None else _VERSION.decode(row)
+    return fetch_one(db, _VERSION, _VERSION_INFO, (block_id,))
 
 
 def reset_block_last_seq(db: Executor, block_id: str, new_seq: int) -> None:

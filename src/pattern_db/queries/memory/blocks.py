@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pattern_db import _validate
 from pattern_db.codec import json_text
 from pattern_db.compression import DEFAULT_COMPRESSION_THRESHOLD, compress_snapshot
 from pattern_db.connection import Executor
 from pattern_db.errors import NotFound, translate_errors
 from pattern_db.models.memory import MemoryBlock, MemoryBlockType, MemoryPermission
-from pattern_db.queries._memory_common import (
+from pattern_db.queries._rows import write_one
+from pattern_db.queries.memory._common import (
     BLOCK,
     BLOCK_ENTITY,
     SELECT_BLOCK,
@@ -139,6 +141,7 @@ def list_blocks_by_type(
 ) -> list[MemoryBlock]:
     """Return the agent's active blocks of one type ordered by label."""
     with db.reader() as conn:
+        block_type = _validate.enum_value(MemoryBlockType, block_type, "block type")
         return decode_blocks(conn.execute(_LIST_BY_TYPE, (agent_id, block_type)).fetchall())
 
 
@@ -177,7 +180,7 @@ def create_block(
             this label.
     """
     params = encode_block(block, compression_threshold)
-    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block.id):
+    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block.id, record=block):
         conn.execute(_INSERT_BLOCK, params)
 
 
@@ -196,7 +199,7 @@ def upsert_block(
         AlreadyExists: another active block of the agent has this label.
     """
     params = encode_block(block, compression_threshold)
-    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block.id):
+    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block.id, record=block):
         conn.execute(_UPSERT_BLOCK, params)
 
 
@@ -223,10 +226,7 @@ def update_block_content(
     params: tuple[Any, ...] = (stored, preview, ts, block_id)
     if frontier is not None:
         sql, params = _UPDATE_CONTENT_FRONTIER, (stored, preview, frontier, ts, block_id)
-    with db.writer() as conn, translate_errors(BLOCK_ENTITY, block_id):
-        conn.execute(sql, params)
-        if conn.changes() == 0:
-            raise NotFound(BLOCK_ENTITY, block_id)
+    write_one(db, sql, params, BLOCK_ENTITY, block_id)
 
 
 def update_block_preview(db: Executor, block_id: str, preview: str | None) -> None:
@@ -247,7 +247,9 @@ def update_block_permission(
         NotFound: no block has this id.
         ConstraintViolation: `permission` is not a MemoryPermission value.
     """
-    _update_column(db, block_id, "permission", permission)
+    _update_column(
+        db, block_id, "permission", _validate.enum_value(MemoryPermission, permission, "permission")
+    )
 
 
 def update_block_pinned(db: Executor, block_id: str, pinned: bool) -> None:
@@ -276,7 +278,9 @@ def update_block_type(db: Executor, block_id: str, block_type: MemoryBlockType |
         NotFound: no block has this id.
         ConstraintViolation: `block_type` is not a MemoryBlockType value.
     """
-    _update_column(db, block_id, "block_type", block_type)
+    _update_column(
+        db, block_id, "block_type", _validate.enum_value(MemoryBlockType, block_type, "block type")
+    )
 
 
 def update_block_metadata(db: Executor, block_id: str, metadata: Any | None) -> None:
@@ -304,11 +308,12 @@ def update_block_config(
 
     Raises:
         NotFound: no block has this id.
+        InvalidData: an unknown permission or block type.
         ConstraintViolation: a value breaks the schema (for example char_limit <= 0).
     """
     params = (
-        permission,
-        block_type,
+        None if permission is None else _validate.enum_value(MemoryPermission, permission),
+        None if block_type is None else _validate.enum_value(MemoryBlockType, block_type),
         description,
         None if pinned is None else int(pinned),
         char_limit,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
 from pattern_db.errors import translate_errors
@@ -14,7 +16,8 @@ from pattern_db.models.memory import (
     MemoryPermission,
     SharedBlockAttachment,
 )
-from pattern_db.queries._memory_common import BLOCK, decode_block
+from pattern_db.queries._rows import fetch_all, fetch_one
+from pattern_db.queries.memory._common import BLOCK, decode_block
 from pattern_db.timeutil import now_ts
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "list_archival_chunks",
     "list_archival_entries",
     "list_block_shared_agents",
+    "upsert_archival_entries",
     "upsert_archival_entry",
 ]
 
@@ -82,9 +86,7 @@ _BLOCK_WIDTH = len(BLOCK.columns)
 
 def get_archival_entry(db: Executor, entry_id: str) -> ArchivalEntry | None:
     """Return the archival entry with this id, or None."""
-    with db.reader() as conn:
-        row = conn.execute(f"{_SELECT_ENTRY} WHERE id = ?", (entry_id,)).fetchone()
-    return None if row is None else _ENTRY.decode(row)
+    return fetch_one(db, _ENTRY, f"{_SELECT_ENTRY} WHERE id = ?", (entry_id,))
 
 
 def list_archival_entries(
@@ -92,14 +94,15 @@ def list_archival_entries(
 ) -> list[ArchivalEntry]:
     """Return one page of the agent's archival entries, newest first."""
     with db.reader() as conn:
-        rows = conn.execute(_LIST_ENTRIES, (agent_id, limit, offset)).fetchall()
+        rows = conn.execute(
+            _LIST_ENTRIES, (agent_id, _validate.limit(limit), _validate.count(offset, "offset"))
+        ).fetchall()
     return _ENTRY.decode_all(rows)
 
 
 def list_archival_chunks(db: Executor, parent_entry_id: str) -> list[ArchivalEntry]:
     """Return the chunks of an archival entry ordered by chunk_index."""
-    with db.reader() as conn:
-        return _ENTRY.decode_all(conn.execute(_LIST_CHUNKS, (parent_entry_id,)).fetchall())
+    return fetch_all(db, _ENTRY, _LIST_CHUNKS, (parent_entry_id,))
 
 
 def count_archival_entries(db: Executor, agent_id: str) -> int:
@@ -115,7 +118,7 @@ def create_archival_entry(db: Executor, entry: ArchivalEntry) -> None:
         AlreadyExists: an entry with this id exists.
         ConstraintViolation: `parent_entry_id` names no entry.
     """
-    with db.writer() as conn, translate_errors("archival entry", entry.id):
+    with db.writer() as conn, translate_errors("archival entry", entry.id, record=entry):
         conn.execute(_INSERT_ENTRY, _ENTRY.encode(entry))
 
 
@@ -125,8 +128,20 @@ def upsert_archival_entry(db: Executor, entry: ArchivalEntry) -> None:
     Raises:
         ConstraintViolation: `parent_entry_id` names no entry.
     """
-    with db.writer() as conn, translate_errors("archival entry", entry.id):
+    with db.writer() as conn, translate_errors("archival entry", entry.id, record=entry):
         conn.execute(_UPSERT_ENTRY, _ENTRY.encode(entry))
+
+
+def upsert_archival_entries(db: Executor, entries: Sequence[ArchivalEntry]) -> None:
+    """Upsert many entries in one statement batch (as `upsert_archival_entry` does one), atomically.
+
+    Raises:
+        ConstraintViolation: a `parent_entry_id` names no entry (nothing is written).
+    """
+    if not entries:
+        return
+    with db.writer() as conn, translate_errors("archival entry", entries[0].id):
+        conn.executemany(_UPSERT_ENTRY, [_ENTRY.encode(e) for e in entries])
 
 
 def delete_archival_entry(db: Executor, entry_id: str) -> bool:
@@ -155,10 +170,11 @@ def create_shared_block_attachment(
     `attached_at` defaults to now and is refreshed on every call, as in the reference.
 
     Raises:
-        ConstraintViolation: the block or the agent does not exist, or `permission` is not a
-            MemoryPermission value.
+        ConstraintViolation: the block or the agent does not exist.
+        InvalidData: `permission` is not a MemoryPermission value.
     """
-    when = now_ts() if attached_at is None else ts_text(attached_at)
+    permission = _validate.enum_value(MemoryPermission, permission, "permission")
+    when = now_ts() if attached_at is None else ts_text(attached_at, "attached_at")
     with db.writer() as conn, translate_errors("shared block", f"{block_id}/{agent_id}"):
         conn.execute(_ATTACH, (block_id, agent_id, permission, when))
 
@@ -174,27 +190,22 @@ def get_shared_block_attachment(
     db: Executor, block_id: str, agent_id: str
 ) -> SharedBlockAttachment | None:
     """Return the attachment of a block to an agent, or None."""
-    with db.reader() as conn:
-        row = conn.execute(_GET_ATTACHMENT, (block_id, agent_id)).fetchone()
-    return None if row is None else _ATTACHMENT.decode(row)
+    return fetch_one(db, _ATTACHMENT, _GET_ATTACHMENT, (block_id, agent_id))
 
 
 def list_block_shared_agents(db: Executor, block_id: str) -> list[SharedBlockAttachment]:
     """Return the attachments of a block, oldest first."""
-    with db.reader() as conn:
-        return _ATTACHMENT.decode_all(conn.execute(_BLOCK_ATTACHMENTS, (block_id,)).fetchall())
+    return fetch_all(db, _ATTACHMENT, _BLOCK_ATTACHMENTS, (block_id,))
 
 
 def list_agent_shared_blocks(db: Executor, agent_id: str) -> list[SharedBlockAttachment]:
     """Return the attachments of blocks shared with an agent, oldest first."""
-    with db.reader() as conn:
-        return _ATTACHMENT.decode_all(conn.execute(_AGENT_ATTACHMENTS, (agent_id,)).fetchall())
+    return fetch_all(db, _ATTACHMENT, _AGENT_ATTACHMENTS, (agent_id,))
 
 
 def list_all_shared_block_attachments(db: Executor) -> list[SharedBlockAttachment]:
     """Return every attachment ordered by block, then agent (for exports)."""
-    with db.reader() as conn:
-        return _ATTACHMENT.decode_all(conn.execute(_ALL_ATTACHMENTS).fetchall())
+    return fetch_all(db, _ATTACHMENT, _ALL_ATTACHMENTS)
 
 
 def check_block_access(

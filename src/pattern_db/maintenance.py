@@ -1,0 +1,167 @@
+"""Keeping a constellation file sound: verify, vacuum, checkpoint, and the full-text indexes.
+
+The one copy of each maintenance operation; `ConstellationDb.verify/vacuum/checkpoint`,
+`fts.rebuild_*` and `pattern-db verify|vacuum|checkpoint` call these. The full-text indexes are
+found in the schema (every FTS5 table), so this module needs no knowledge of the search layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import apsw
+
+from pattern_db import migrate as migrations
+from pattern_db.errors import DbError
+
+if TYPE_CHECKING:
+    from pattern_db.connection import ConstellationDb, Executor
+
+__all__ = [
+    "check_fts",
+    "checkpoint",
+    "fts_tables",
+    "integrity_check",
+    "optimize_fts",
+    "orphan_vectors",
+    "purge_orphan_vectors",
+    "rebuild_fts",
+    "vacuum",
+    "verify",
+]
+
+_FTS_TABLES = """
+SELECT name FROM sqlite_schema
+WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE % USING fts5(%' ORDER BY name
+"""
+# Vectors whose content row is gone: content deleted through pattern-db takes its vectors along
+# (migration 0003's triggers), so only writes around it, or vectors stored for ids that were never
+# stored, leave these.
+_ORPHAN = """NOT CASE e.content_type
+    WHEN 'message' THEN EXISTS (SELECT 1 FROM messages AS m WHERE m.id = e.content_id)
+    WHEN 'memory_block' THEN EXISTS (SELECT 1 FROM memory_blocks AS b WHERE b.id = e.content_id)
+    WHEN 'archival_entry'
+        THEN EXISTS (SELECT 1 FROM archival_entries AS a WHERE a.id = e.content_id)
+    ELSE EXISTS (SELECT 1 FROM file_passages AS p WHERE p.id = e.content_id)
+END"""
+_ORPHANS = f"""
+SELECT e.content_type, count(*) FROM embeddings AS e WHERE {_ORPHAN}
+GROUP BY e.content_type ORDER BY e.content_type
+"""
+_DELETE_ORPHANS = f"DELETE FROM embeddings AS e WHERE {_ORPHAN}"
+_BUMP_GENERATION = "UPDATE embedding_meta SET generation = generation + 1 WHERE id = 1"
+
+
+def integrity_check(conn: apsw.Connection) -> list[str]:
+    """Return SQLite's integrity_check messages (empty when the file is sound)."""
+    rows = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+    return [] if rows == ["ok"] else rows
+
+
+def fts_tables(db: Executor) -> list[str]:
+    """Return the names of the database's FTS5 indexes."""
+    with db.reader() as conn:
+        return [str(row[0]) for row in conn.execute(_FTS_TABLES)]
+
+
+def _fts_command(db: Executor, command: str, tables: Iterable[str] | None) -> None:
+    names = fts_tables(db) if tables is None else list(tables)
+    known = set(fts_tables(db))
+    with db.writer() as conn:
+        for name in names:
+            if name not in known:  # names come from callers: only ever an existing FTS5 table
+                raise DbError(f"no full-text index named {name!r}")
+            conn.execute(f"INSERT INTO {name}({name}) VALUES ('{command}')")
+
+
+def rebuild_fts(db: Executor, tables: Iterable[str] | None = None) -> None:
+    """Rebuild full-text indexes from their content tables (all of them by default), one write."""
+    _fts_command(db, "rebuild", tables)
+
+
+def optimize_fts(db: Executor, tables: Iterable[str] | None = None) -> None:
+    """Merge each full-text index's segments into one (faster queries after large imports)."""
+    _fts_command(db, "optimize", tables)
+
+
+def check_fts(db: Executor, tables: Iterable[str] | None = None) -> list[str]:
+    """Return the FTS indexes that disagree with their content table ([] when all agree).
+
+    FTS5's `integrity-check` with rank 1 compares every index entry with the content table; it
+    reads everything, so it is a maintenance call, not a probe.
+    """
+    bad = []
+    for name in fts_tables(db) if tables is None else list(tables):
+        try:
+            with db.writer() as conn:
+                conn.execute(f"INSERT INTO {name}({name}, rank) VALUES ('integrity-check', 1)")
+        except DbError:
+            bad.append(name)
+    return bad
+
+
+def orphan_vectors(db: Executor) -> dict[str, int]:
+    """Return how many vectors, per content type, embed content that is not stored."""
+    with db.reader() as conn:
+        rows: list[Any] = conn.execute(_ORPHANS).fetchall()
+    return {str(t): int(n) for t, n in rows}
+
+
+def purge_orphan_vectors(db: Executor) -> int:
+    """Delete every vector whose content is not stored; return how many went."""
+    with db.writer() as conn:
+        conn.execute(_DELETE_ORPHANS)
+        gone = conn.changes()
+        if gone:
+            # Every in-process vector cache, this handle's too, reads the change next query.
+            conn.execute(_BUMP_GENERATION)
+    return gone
+
+
+def vacuum(db: ConstellationDb) -> None:
+    """Rebuild the file compactly, then rebuild the FTS indexes.
+
+    VACUUM may renumber the implicit rowids the external-content FTS tables point at, so the
+    indexes are rebuilt from their content tables afterwards.
+    """
+    with db.exclusive() as conn:
+        conn.execute("VACUUM")
+    rebuild_fts(db)
+
+
+def checkpoint(db: ConstellationDb) -> tuple[int, int, int]:
+    """Run `wal_checkpoint(TRUNCATE)`; return (busy, wal pages, pages checkpointed)."""
+    with db.exclusive() as conn:
+        row: Any = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def verify(db: ConstellationDb) -> list[str]:
+    """Return every problem found (empty when sound), each one line saying what to do.
+
+    SQLite's integrity_check and foreign_key_check, the migration history, FTS5's integrity
+    check of each full-text index against its content table, and vectors whose content is gone.
+    """
+    problems: list[str] = []
+    with db.reader() as conn:
+        problems += [f"integrity: {p}" for p in integrity_check(conn)]
+        for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall():
+            problems.append(f"foreign key: {table} row {rowid} refers to a missing {parent}")
+        try:
+            pending = migrations.pending_migrations(conn)
+        except DbError as exc:
+            problems.append(f"migrations: {exc}")
+        else:
+            problems += [f"migrations: {m.version:04d}_{m.name} not applied" for m in pending]
+    for name in check_fts(db):
+        problems.append(
+            f"full-text index {name} disagrees with its table; run `pattern-db vacuum` to "
+            "rebuild it"
+        )
+    for content_type, count in orphan_vectors(db).items():
+        problems.append(
+            f"vectors: {count} {content_type} vector(s) embed content that is not stored; "
+            "remove them with vector.purge_orphans (or keep them as constellation-wide)"
+        )
+    return problems
