@@ -6,7 +6,7 @@ index `{"dims": 384, "embed": fn, "fields": ["text"]}` (`fn` returns the workloa
 keyword search (FTS5, bm25). Bulk: one `batch()` of PutOps per chunk (one transaction, vectors
 in bulk). Items are archival entries of the constellation owner; a namespace is checked in SQL
 after ranking (the store asks for more candidates until the page is full).
-Skipped when `pattern_db.integrations.langgraph` is not importable (branch `integrations`).
+Skipped when `pattern_db.integrations.langgraph` is not importable (the `langgraph` extra).
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ class PatternStoreAdapter(BaseStoreAdapter):
         except ImportError as exc:
             raise ImportError(
                 "pattern_db.integrations.langgraph is not importable "
-                f"({exc}); PatternStore lives on branch `integrations` until it is merged, "
-                "and needs the `langgraph` extra"
+                f"({exc}); it needs the `langgraph` extra (`pip install -e '.[langgraph]'`)"
             ) from exc
         from pattern_db.connection import ConstellationDb
 
