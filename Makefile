@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= demo-data/constellation.db
 
-.PHONY: demo demo-integrations test lint typecheck pytest test-slow bench schema-snapshot clean
+BENCH_STAMP := $(VENV)/.bench-installed
+PEERS_ARGS ?=
+
+.PHONY: demo demo-integrations test lint typecheck pytest test-slow bench bench-peers schema-snapshot clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +45,15 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## bench-peers: pattern-db beside LangGraph's SqliteStore, sqlite-utils + sqlite-vec and Chroma
+## (installs the optional `bench` extra first; PEERS_ARGS=--quick for a few-minute run).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,server,langgraph,mcp,embed,bench]'
+	touch $@
+
+bench-peers: $(BENCH_STAMP)
+	$(BIN)/python -m bench.peers $(PEERS_ARGS)
 
 ## schema-snapshot: rewrite tests/schema_snapshot.sql after a deliberate schema change.
 schema-snapshot: $(STAMP)

@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of pattern-db and its peers: `python -m bench.peers`."""
