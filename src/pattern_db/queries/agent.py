@@ -7,7 +7,7 @@ from typing import Any
 from pattern_db import _validate
 from pattern_db.codec import codec_for, json_text
 from pattern_db.connection import Executor, scalar
-from pattern_db.errors import NotFound, translate_errors
+from pattern_db.errors import InvalidData, NotFound, translate_errors
 from pattern_db.models.agent import (
     Agent,
     AgentGroup,
@@ -15,10 +15,12 @@ from pattern_db.models.agent import (
     GroupMember,
     GroupMemberRole,
 )
+from pattern_db.models.memory import CONSTELLATION_OWNER
 from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
 __all__ = [
+    "RESERVED_AGENT_IDS",
     "add_group_member",
     "agent_has_capability",
     "agents_share_group",
@@ -47,6 +49,10 @@ __all__ = [
     "upsert_group",
     "upsert_group_member",
 ]
+
+# Owner ids that stand for something other than an agent; no agent may take one, so no agent
+# can act as the owner of constellation-wide blocks and entries.
+RESERVED_AGENT_IDS = frozenset({CONSTELLATION_OWNER})
 
 _AGENT = codec_for(Agent)
 _GROUP = codec_for(AgentGroup)
@@ -117,7 +123,9 @@ def create_agent(db: Executor, agent: Agent) -> None:
 
     Raises:
         AlreadyExists: an agent with this id or name exists.
+        InvalidData: the id is reserved (`_constellation_`).
     """
+    _check_not_reserved(agent.id)
     with db.writer() as conn, translate_errors("agent", agent.id, record=agent):
         conn.execute(_INSERT_AGENT, _AGENT.encode(agent))
 
@@ -127,7 +135,9 @@ def upsert_agent(db: Executor, agent: Agent) -> None:
 
     Raises:
         AlreadyExists: another agent already has this name.
+        InvalidData: the id is reserved (`_constellation_`).
     """
+    _check_not_reserved(agent.id)
     with db.writer() as conn, translate_errors("agent", agent.id, record=agent):
         conn.execute(_UPSERT_AGENT, _AGENT.encode(agent))
 
@@ -370,3 +380,11 @@ def _json_or_null(value: Any | None) -> str | None:
 
 def _member_key(member: GroupMember) -> str:
     return f"{member.group_id}/{member.agent_id}"
+
+
+def _check_not_reserved(agent_id: str) -> None:
+    if agent_id in RESERVED_AGENT_IDS:
+        raise InvalidData(
+            f"agent id {agent_id!r} is reserved (it owns the constellation-wide blocks and "
+            "archival entries); give the agent another id"
+        )
