@@ -29,11 +29,15 @@ Design note.
   handle later gets a higher seq and is kept. Exporting and compressing a 100 KB document
   takes about a millisecond, so doing it under the write lock is cheaper than validating a
   merge done outside it.
-* Permissions. Edits made with `actor=<agent id>` pass `MemoryGate`: the owner with the block's
-  permission, another agent with its shared attachment's permission (`check_block_access`),
-  which may be looser than the block's own.
-  RequireConsent raises `ConsentRequired` unless `consent=True`; Deny raises `PermissionDenied`.
-  `actor=None` is a trusted system call and is not gated.
+* Permissions. Every method that reads or writes a block's content or history takes
+  `actor=<agent id>` and passes `MemoryGate` (reads as Read; consolidation, undo, redo and
+  rollback as Overwrite): the owner with the block's permission, another agent with its shared
+  attachment's permission (`check_block_access`), which may be looser than the block's own.
+  A constellation-wide block (owner `_constellation_`) is read-only to an agent without an
+  attachment, as search shows it to every agent; `_constellation_` itself is not an agent and
+  cannot act, and `queries.agent.create_agent` refuses it as an id. An agent creates only its
+  own blocks. RequireConsent raises `ConsentRequired` unless `consent=True`; Deny raises
+  `PermissionDenied`. `actor=None` is a trusted system call and is not gated.
 * History. Versions are the checkpoints and the stored deltas (seq, time, source). Undo and
   redo flip the deltas' `is_active` and rebuild the document; rollback writes the old state
   as a new change with Loro's `revert_to`; older versions are read by replaying deltas or by

@@ -28,6 +28,7 @@ from pattern_db.memory_docs._types import (
     PermissionDenied,
 )
 from pattern_db.models.memory import (
+    CONSTELLATION_OWNER,
     Allow,
     Deny,
     MemoryBlock,
@@ -37,6 +38,7 @@ from pattern_db.models.memory import (
     UpdateSource,
 )
 from pattern_db.queries import memory as q
+from pattern_db.queries.agent import RESERVED_AGENT_IDS
 
 __all__ = ["DocsEngine"]
 
@@ -159,7 +161,9 @@ class DocsEngine:
         """Apply MemoryGate to `op` by `actor` on `block` (no actor: a trusted system call).
 
         The owner acts with the block's own permission; another agent with the permission of
-        its shared attachment, and without one it has no access.
+        its shared attachment. Without one it has no access, except that every agent may read
+        a constellation-wide block (as search shows them to every agent). A reserved id such
+        as `_constellation_` is not an agent and cannot act.
 
         Raises:
             PermissionDenied: the gate says Deny, or the agent has no access to the block.
@@ -167,29 +171,20 @@ class DocsEngine:
         """
         if actor is None:
             return
-        permission: MemoryPermission
-        if actor == block.agent_id:
-            permission = block.permission
-        else:
-            access = q.check_block_access(ex, actor, block.agent_id, block.label)
-            if access is None or access[0] != block.id:
-                raise PermissionDenied(
-                    f"agent {actor!r} has no access to block {block.label!r} ({block.id}) of "
-                    f"{block.agent_id!r}; the owner can share it with "
-                    "queries.memory.create_shared_block_attachment",
-                    block_id=block.id,
-                    actor=actor,
-                    op=op,
-                    permission=None,
-                )
-            permission = access[1]
+        permission = self.permission_of(ex, block, actor, op)
         decision = MemoryGate.check(op, permission)
         if isinstance(decision, Allow):
             return
         where = f"block {block.label!r} ({block.id}) with {permission.value} permission"
         if isinstance(decision, Deny):
+            hint = ""
+            if block.agent_id == CONSTELLATION_OWNER and actor != block.agent_id:
+                hint = (
+                    "; constellation-wide blocks are read-only to agents without an attachment "
+                    "(queries.memory.create_shared_block_attachment)"
+                )
             raise PermissionDenied(
-                f"agent {actor!r} may not {op.value} {where}: {decision.reason}",
+                f"agent {actor!r} may not {op.value} {where}: {decision.reason}{hint}",
                 block_id=block.id,
                 actor=actor,
                 op=op,
@@ -205,6 +200,69 @@ class DocsEngine:
             actor=actor,
             op=op,
             permission=permission,
+        )
+
+    def gate_read(self, block_id: str, actor: str | None) -> None:
+        """Check that `actor` may read the active block (nothing to check for None).
+
+        Raises:
+            NotFound: `actor` is given and no active block has this id.
+            PermissionDenied: `actor` may not read the block.
+        """
+        if actor is not None:
+            block = self.active_block(self.db, block_id)
+            self.authorize(self.db, block, actor, MemoryOp.READ, False)
+
+    def authorize_create(self, agent_id: str, actor: str | None, block_id: str | None) -> None:
+        """Check that `actor` may create a block owned by `agent_id`: only its own.
+
+        Raises:
+            PermissionDenied: `actor` is another agent, or a reserved id.
+        """
+        if actor is None or (actor == agent_id and actor not in RESERVED_AGENT_IDS):
+            return
+        raise PermissionDenied(
+            f"agent {actor!r} may not create a block for {agent_id!r}; an agent creates only "
+            "its own blocks (others' are created with actor=None, then shared with "
+            "queries.memory.create_shared_block_attachment)",
+            block_id=block_id or "",
+            actor=actor,
+            op=MemoryOp.OVERWRITE,
+            permission=None,
+        )
+
+    def permission_of(
+        self, ex: Executor, block: MemoryBlock, actor: str, op: MemoryOp
+    ) -> MemoryPermission:
+        """Return the permission `actor` acts with on `block` (see `authorize`).
+
+        Raises:
+            PermissionDenied: `actor` is a reserved id, or has no access to the block.
+        """
+        if actor in RESERVED_AGENT_IDS:
+            raise PermissionDenied(
+                f"{actor!r} is a reserved id, not an agent, and cannot act on memory blocks; "
+                "pass the acting agent's id, or actor=None for a trusted system call",
+                block_id=block.id,
+                actor=actor,
+                op=op,
+                permission=None,
+            )
+        if actor == block.agent_id:
+            return block.permission
+        access = q.check_block_access(ex, actor, block.agent_id, block.label)
+        if access is not None and access[0] == block.id:
+            return access[1]
+        if block.agent_id == CONSTELLATION_OWNER:
+            return MemoryPermission.READ_ONLY
+        raise PermissionDenied(
+            f"agent {actor!r} has no access to block {block.label!r} ({block.id}) of "
+            f"{block.agent_id!r}; the owner can share it with "
+            "queries.memory.create_shared_block_attachment",
+            block_id=block.id,
+            actor=actor,
+            op=op,
+            permission=None,
         )
 
     # -- writing -------------------------------------------------------------------------------

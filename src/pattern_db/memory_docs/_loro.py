@@ -21,14 +21,17 @@ __all__ = [
     "ENTRIES",
     "METADATA",
     "build_doc",
+    "clip",
     "delta_since",
     "doc_has_exactly",
     "entries_of",
     "frontier_of",
     "inherit_peer",
     "loro_errors",
+    "loro_value",
     "metadata_of",
     "new_doc",
+    "occurrences",
     "render",
     "render_entry",
     "replace_text",
@@ -191,3 +194,32 @@ def doc_has_exactly(doc: LoroDoc, frontier: bytes | None) -> bool:
             raise
         return False
     return expected is not None and expected == doc.oplog_vv
+
+
+def occurrences(text: str, old: str, every: bool) -> list[int]:
+    """Return the offsets of `old` in `text`: the first one, or every one (not overlapping)."""
+    found: list[int] = []
+    at = text.find(old)
+    while at >= 0:
+        found.append(at)
+        if not every:
+            break
+        at = text.find(old, at + len(old))
+    return found
+
+
+def loro_value(value: Any) -> Any:
+    """Return `value` as JSON data Loro can store (datetimes, bytes, enums, Structs converted)."""
+    try:
+        converted = msgspec.to_builtins(value)
+        msgspec.json.encode(converted)  # refuses text that is not valid Unicode
+        return converted
+    except (TypeError, ValueError) as exc:
+        raise InvalidData(
+            f"cannot store {type(value).__name__} in a memory document: {exc}"
+        ) from exc
+
+
+def clip(text: str, width: int = 60) -> str:
+    """Return `text` cut to `width` characters (with "..." when cut), for error messages."""
+    return text if len(text) <= width else text[: width - 3] + "..."

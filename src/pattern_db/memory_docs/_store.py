@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import msgspec
 from loro import Frontiers, LoroDoc
 
 from pattern_db.connection import ConstellationDb, Transaction
@@ -17,11 +16,14 @@ from pattern_db.memory_docs._loro import (
     CONTENT,
     ENTRIES,
     METADATA,
+    clip,
     entries_of,
     frontier_of,
     loro_errors,
+    loro_value,
     metadata_of,
     new_doc,
+    occurrences,
     render,
     replace_text,
     snapshot_of,
@@ -32,7 +34,6 @@ from pattern_db.memory_docs._types import (
     CharLimitExceeded,
     EditResult,
     LoroStorageConfig,
-    PermissionDenied,
 )
 from pattern_db.models.memory import (
     MemoryBlock,
@@ -53,9 +54,11 @@ class MemoryDocs:
     """Memory blocks as Loro documents over one database handle, with a document cache.
 
     Create one per `ConstellationDb` handle and share it between the handle's threads.
-    Every edit takes `actor` (the agent making it; None for a trusted system call, which skips
-    the permission gate), `consent` (approval was given for a RequireConsent operation) and
-    `source` (default "agent" with an actor, else "manual").
+    Every method that reads or writes a block's content or history takes `actor`: the agent
+    making the call, checked by the permission gate (the owner with the block's permission, a
+    sharer with its attachment's, any agent may read a constellation-wide block), or None for a
+    trusted system call, which is not gated. Edits also take `consent` (approval was given for a
+    RequireConsent operation) and `source` (default "agent" with an actor, else "manual").
 
     Example:
         >>> from pattern_db import ConstellationDb
@@ -104,17 +107,21 @@ class MemoryDocs:
         pinned: bool = False,
         metadata: Any | None = None,
         block_id: str | None = None,
+        actor: str | None = None,
     ) -> MemoryBlock:
         """Create a block whose document holds `text` in "content"; return the stored block.
 
         `metadata` is the block's JSON column (schemas, viewport settings), not the document's
-        "metadata" map (see `update_metadata`).
+        "metadata" map (see `update_metadata`). An agent (`actor`) may create only its own
+        blocks; constellation-wide and other agents' blocks are made by system calls.
 
         Raises:
             AlreadyExists: the id is taken, or the agent has an active block with this label.
             CharLimitExceeded: `text` is longer than `char_limit`.
             InvalidData: `char_limit` is not positive.
+            PermissionDenied: `actor` is not `agent_id`.
         """
+        self._engine.authorize_create(agent_id, actor, block_id)
         if char_limit <= 0:
             raise InvalidData(f"char_limit must be positive, got {char_limit}")
         doc = new_doc()
@@ -153,23 +160,13 @@ class MemoryDocs:
 
         Raises:
             NotFound: the owner has no active block with this label.
-            PermissionDenied: `actor` is another agent and the block is not shared with it.
+            PermissionDenied: `actor` may not read the block (see `MemoryDocs`).
         """
-        access = q.check_block_access(self._engine.db, actor or owner_id, owner_id, label)
-        if access is not None:
-            return access[0]
         block = q.get_block_by_label(self._engine.db, owner_id, label)
         if block is None:
             raise NotFound(BLOCK_ENTITY, f"{owner_id}/{label}")
-        assert actor is not None
-        raise PermissionDenied(
-            f"agent {actor!r} has no access to block {label!r} of {owner_id!r}; the owner can "
-            "share it with queries.memory.create_shared_block_attachment",
-            block_id=block.id,
-            actor=actor,
-            op=MemoryOp.READ,
-            permission=None,
-        )
+        self._engine.authorize(self._engine.db, block, actor, MemoryOp.READ, False)
+        return block.id
 
     def delete_block(
         self, block_id: str, *, actor: str | None = None, consent: bool = False
@@ -198,7 +195,7 @@ class MemoryDocs:
             NotFound: no block has this id (with an actor: no active block).
             PermissionDenied: `actor` has no access to the block.
         """
-        self._gate_read(block_id, actor)
+        self._engine.gate_read(block_id, actor)
         return self._engine.read(block_id, Entry.rendered)
 
     def read_entries(self, block_id: str, *, actor: str | None = None) -> list[Any]:
@@ -208,7 +205,7 @@ class MemoryDocs:
             NotFound: no block has this id.
             PermissionDenied: `actor` has no access to the block.
         """
-        self._gate_read(block_id, actor)
+        self._engine.gate_read(block_id, actor)
         return self._engine.read(block_id, lambda entry: entries_of(entry.doc))
 
     def read_metadata(self, block_id: str, *, actor: str | None = None) -> dict[str, Any]:
@@ -218,37 +215,31 @@ class MemoryDocs:
             NotFound: no block has this id.
             PermissionDenied: `actor` has no access to the block.
         """
-        self._gate_read(block_id, actor)
+        self._engine.gate_read(block_id, actor)
         return self._engine.read(block_id, lambda entry: metadata_of(entry.doc))
 
-    def export_snapshot(self, block_id: str) -> bytes:
+    def export_snapshot(self, block_id: str, *, actor: str | None = None) -> bytes:
         """Return a Loro snapshot of the block's current document (to sync another replica).
 
         Raises:
-            NotFound: no block has this id.
+            NotFound: no block has this id (with an actor: no active block).
+            PermissionDenied: `actor` has no access to the block.
         """
+        self._engine.gate_read(block_id, actor)
         return self._engine.read(block_id, lambda entry: snapshot_of(entry.doc))
 
-    def fork_doc(self, block_id: str) -> LoroDoc:
+    def fork_doc(self, block_id: str, *, actor: str | None = None) -> LoroDoc:
         """Return a private copy of the block's document with its own new peer id.
 
         Edit it offline and send the change back with `import_update(block_id,
-        doc.export(ExportMode.Updates(version)))`.
+        doc.export(ExportMode.Updates(version)))` (gated as an edit of the block then).
 
         Raises:
-            NotFound: no block has this id.
+            NotFound: no block has this id (with an actor: no active block).
+            PermissionDenied: `actor` has no access to the block.
         """
+        self._engine.gate_read(block_id, actor)
         return self._engine.read(block_id, lambda entry: entry.doc.fork())
-
-    def _gate_read(self, block_id: str, actor: str | None) -> None:
-        if actor is not None:
-            self._engine.authorize(
-                self._engine.db,
-                self._engine.active_block(self._engine.db, block_id),
-                actor,
-                MemoryOp.READ,
-                False,
-            )
 
     # -- editing -------------------------------------------------------------------------------
 
@@ -303,10 +294,10 @@ class MemoryDocs:
         def mutate(doc: LoroDoc) -> None:
             content = doc.get_text(CONTENT)
             current = content.to_string()
-            found = _occurrences(current, old, replace_all)
+            found = occurrences(current, old, replace_all)
             if not found:
                 raise InvalidData(
-                    f"{_clip(old)!r} does not occur in block {block_id}; read it again with "
+                    f"{clip(old)!r} does not occur in block {block_id}; read it again with "
                     "read_text and replace text that is there"
                 )
             with loro_errors("cannot replace this text"):
@@ -359,7 +350,7 @@ class MemoryDocs:
             InvalidData: a value cannot be stored as JSON.
             PermissionDenied, ConsentRequired: the permission gate refused (an Overwrite).
         """
-        converted = {str(key): _loro_value(value) for key, value in values.items()}
+        converted = {str(key): loro_value(value) for key, value in values.items()}
         removed = list(remove)
 
         def mutate(doc: LoroDoc) -> None:
@@ -392,7 +383,7 @@ class MemoryDocs:
             PermissionDenied, ConsentRequired: the permission gate refused.
             CharLimitExceeded: the content would exceed the block's char_limit.
         """
-        value = _loro_value(entry)
+        value = loro_value(entry)
 
         def mutate(doc: LoroDoc) -> None:
             with loro_errors("cannot store this entry"):
@@ -473,53 +464,71 @@ class MemoryDocs:
 
     # -- consolidation -------------------------------------------------------------------------
 
-    def consolidate(self, block_id: str, *, force: bool = True) -> int | None:
+    def consolidate(
+        self, block_id: str, *, force: bool = True, actor: str | None = None, consent: bool = False
+    ) -> int | None:
         """Merge the block's stored deltas into a new checkpoint; return its id (None if none).
 
         With `force=False` only when the policy (`LoroStorageConfig`) says it is due. Atomic:
         the snapshot covers exactly the deltas up to the seq it was built from, and a delta
         stored by another handle afterwards stays. Undone deltas are discarded with the
-        rest, so redo is no longer possible past a consolidation.
+        rest, so redo is no longer possible past a consolidation; an agent therefore needs
+        Overwrite permission to ask for it.
 
         Raises:
             NotFound: no active block has this id.
+            PermissionDenied, ConsentRequired: the permission gate refused (an Overwrite).
         """
 
         def run(tx: Transaction, block: MemoryBlock, entry: Entry) -> int | None:
             return self._engine.consolidate_in(tx, block.id, entry, force=force)
 
-        return self._engine.transact(block_id, MemoryOp.READ, run, actor=None, consent=False)
+        return self._engine.transact(
+            block_id, MemoryOp.OVERWRITE, run, actor=actor, consent=consent
+        )
 
-    def pending_stats(self, block_id: str) -> UpdateStats:
-        """Return the count, bytes, max seq and age of the block's unconsolidated deltas."""
+    def pending_stats(self, block_id: str, *, actor: str | None = None) -> UpdateStats:
+        """Return the count, bytes, max seq and age of the block's unconsolidated deltas.
+
+        Raises:
+            NotFound: `actor` is given and no active block has this id.
+            PermissionDenied: `actor` has no access to the block.
+        """
+        self._engine.gate_read(block_id, actor)
         return q.get_pending_update_stats(self._engine.db, block_id)
 
     # -- history -------------------------------------------------------------------------------
 
-    def versions(self, block_id: str) -> list[BlockVersion]:
+    def versions(self, block_id: str, *, actor: str | None = None) -> list[BlockVersion]:
         """Return the block's versions (checkpoints, or creation, then each delta) by seq.
 
         Raises:
-            NotFound: no block has this id.
+            NotFound: no block has this id (with an actor: no active block).
+            PermissionDenied: `actor` has no access to the block.
         """
+        self._engine.gate_read(block_id, actor)
         return _history.list_versions(self._engine.db, block_id)
 
-    def text_at(self, block_id: str, seq: int) -> str:
+    def text_at(self, block_id: str, seq: int, *, actor: str | None = None) -> str:
         """Return the block's content right after version `seq` (0 is its creation).
 
         Raises:
-            NotFound: no block has this id.
+            NotFound: no block has this id (with an actor: no active block).
             InvalidData: no stored version has this seq (see `versions`).
+            PermissionDenied: `actor` has no access to the block.
         """
+        self._engine.gate_read(block_id, actor)
         return _history.text_at(self._engine.db, block_id, seq)
 
-    def text_at_frontier(self, block_id: str, frontier: bytes) -> str:
+    def text_at_frontier(self, block_id: str, frontier: bytes, *, actor: str | None = None) -> str:
         """Return the block's content at an encoded Loro frontier (a Loro checkout).
 
         Raises:
-            NotFound: no block has this id.
+            NotFound: no block has this id (with an actor: no active block).
             InvalidData: the frontier is not in the block's current history.
+            PermissionDenied: `actor` has no access to the block.
         """
+        self._engine.gate_read(block_id, actor)
 
         def at(entry: Entry) -> str:
             return render(_history.doc_at_frontier(entry.doc, frontier))
@@ -556,12 +565,24 @@ class MemoryDocs:
 
         return self._engine.replace_state(block_id, change, actor=actor, consent=consent)
 
-    def undo_steps(self, block_id: str) -> int:
-        """Return how many deltas `undo` can undo (the active ones since the last checkpoint)."""
+    def undo_steps(self, block_id: str, *, actor: str | None = None) -> int:
+        """Return how many deltas `undo` can undo (the active ones since the last checkpoint).
+
+        Raises:
+            NotFound: `actor` is given and no active block has this id.
+            PermissionDenied: `actor` has no access to the block.
+        """
+        self._engine.gate_read(block_id, actor)
         return q.count_undo_steps(self._engine.db, block_id)
 
-    def redo_steps(self, block_id: str) -> int:
-        """Return how many undone deltas `redo` can bring back."""
+    def redo_steps(self, block_id: str, *, actor: str | None = None) -> int:
+        """Return how many undone deltas `redo` can bring back.
+
+        Raises:
+            NotFound: `actor` is given and no active block has this id.
+            PermissionDenied: `actor` has no access to the block.
+        """
+        self._engine.gate_read(block_id, actor)
         return q.count_redo_steps(self._engine.db, block_id)
 
     def rollback(
@@ -584,6 +605,7 @@ class MemoryDocs:
             PermissionDenied, ConsentRequired: the permission gate refused (an Overwrite).
             CharLimitExceeded: that content is longer than the block's current char_limit.
         """
+        self._engine.gate_read(block_id, actor)  # before looking the version up: say nothing of it
         target = Frontiers.decode(_history.find_frontier(self._engine.db, block_id, seq))
 
         def mutate(doc: LoroDoc) -> None:
@@ -593,30 +615,3 @@ class MemoryDocs:
         return self._engine.write(
             block_id, MemoryOp.OVERWRITE, mutate, actor=actor, consent=consent, source=source
         )
-
-
-def _occurrences(text: str, old: str, every: bool) -> list[int]:
-    found: list[int] = []
-    at = text.find(old)
-    while at >= 0:
-        found.append(at)
-        if not every:
-            break
-        at = text.find(old, at + len(old))
-    return found
-
-
-def _loro_value(value: Any) -> Any:
-    """Return `value` as JSON data Loro can store (datetimes, bytes, enums, Structs converted)."""
-    try:
-        converted = msgspec.to_builtins(value)
-        msgspec.json.encode(converted)  # refuses text that is not valid Unicode
-        return converted
-    except (TypeError, ValueError) as exc:
-        raise InvalidData(
-            f"cannot store {type(value).__name__} in a memory document: {exc}"
-        ) from exc
-
-
-def _clip(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
