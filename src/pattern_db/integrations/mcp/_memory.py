@@ -190,9 +190,13 @@ class MemoryTools:
         return {"owner": owner or who, "label": label, "text": text}
 
     def read_uri(self, owner: str, label: str) -> str:
-        """Return the text of block `memory://{owner}/{label}` as the scope agent sees it."""
-        who = self.scope or owner
-        return self._docs.read_text(self._resolve(label, owner, who), actor=who)
+        """Return the text of block `memory://{owner}/{label}` as the scope agent sees it.
+
+        Unscoped, every block is listed as a resource and read as a system call (the owner
+        `_constellation_` cannot act as an agent).
+        """
+        block_id = self._docs.resolve(owner, label, actor=self.scope)
+        return self._docs.read_text(block_id, actor=self.scope)
 
     # -- writing -------------------------------------------------------------------------------
 
