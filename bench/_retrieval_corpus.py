@@ -1,8 +1,9 @@
 """Known-item retrieval sets built from text on this machine: stdlib docstrings and man pages.
 
 * stdlib: every function, class and method docstring of the running Python's standard library
-  (parsed with `ast`, nothing imported) whose first line is a one-line summary and whose body
-  has at least MIN_WORDS words: query = the summary line, relevant document = the body.
+  (`pattern_db.demo_corpus`: parsed with `ast`, nothing imported) whose first line is a one-line
+  summary and whose body has at least MIN_WORDS words: query = the summary line, relevant
+  document = the body.
 * man pages: sections 1 and 8 of /usr/share/man (English), roff source read directly (no
   rendering): query = the NAME line ("ls - list directory contents"), document = DESCRIPTION.
 
@@ -13,21 +14,19 @@ few minutes of embedding on two cores.
 
 from __future__ import annotations
 
-import ast
 import gzip
 import hashlib
 import re
-import sysconfig
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from pattern_db.demo_corpus import stdlib_docstrings
 
 MIN_WORDS = 12
 MAX_WORDS = 400
 MAN_ROOT = Path("/usr/share/man")
 MAN_SECTIONS = ("man1", "man8")
-# Parts of the stdlib that are tests, demos or vendored tools rather than library docs.
-_SKIP_DIRS = {"test", "tests", "idlelib", "lib2to3", "site-packages", "turtledemo", "__pycache__"}
 
 
 @dataclass(frozen=True)
@@ -65,37 +64,8 @@ def _unique(pairs: list[Pair]) -> list[Pair]:
 
 def stdlib_pairs() -> list[Pair]:
     """Return the summary-line -> body pairs of the running Python's stdlib docstrings."""
-    root = Path(sysconfig.get_paths()["stdlib"])
-    pairs: list[Pair] = []
-    for path in sorted(root.rglob("*.py")):
-        parts = set(path.relative_to(root).parts[:-1])
-        if parts & _SKIP_DIRS or path.name.startswith("test_"):
-            continue
-        module = ".".join(path.relative_to(root).with_suffix("").parts)
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        pairs.extend(_docstring_pairs(module, tree))
-    return _unique(pairs)
-
-
-def _docstring_pairs(module: str, tree: ast.Module) -> list[Pair]:
-    found = []
-    stack: list[tuple[str, ast.AST]] = [(module, tree)]
-    while stack:
-        prefix, node = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                name = f"{prefix}.{child.name}"
-                doc = ast.get_docstring(child)
-                if doc:
-                    pair = _split_docstring(name, doc)
-                    if pair is not None:
-                        found.append(pair)
-                if isinstance(child, ast.ClassDef):
-                    stack.append((name, child))
-    return found
+    pairs = (_split_docstring(name, doc) for name, doc in stdlib_docstrings())
+    return _unique([p for p in pairs if p is not None])
 
 
 def _split_docstring(name: str, doc: str) -> Pair | None:

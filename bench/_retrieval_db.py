@@ -30,6 +30,9 @@ from pattern_db.queries.folder import create_folder, create_passages, upsert_fil
 from pattern_db.queries.memory import create_archival_entry, create_block
 from pattern_db.queries.message import create_messages
 from pattern_db.search import ContentFilter, FusionMethod, SearchMode, search
+from pattern_db.search.coverage import keyword_coverage
+from pattern_db.search.fts_query import natural_terms
+from pattern_db.search.tables import TABLES_BY_TYPE
 from pattern_db.vector import ContentType
 
 AGENT = "bench"
@@ -91,7 +94,7 @@ def archival_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> 
         for p in pairs:
             create_archival_entry(tx, ArchivalEntry(id=p.doc_id, agent_id=AGENT, content=p.doc))
     index_pending(db, embedder, batch_size=256)
-    _bench_fts(db, "bench_porter", "porter unicode61 remove_diacritics 2", pairs)
+    _bench_fts(db, "bench_plain", "unicode61 remove_diacritics 2", pairs)
     return db
 
 
@@ -152,11 +155,11 @@ def mixed_db(path: Path, pairs: Sequence[Pair], embedder: CachedEmbedder) -> Con
         create_messages(tx, messages)
         create_passages(tx, passages)
     index_pending(db, embedder, batch_size=256)
-    _bench_fts(db, "bench_global", "unicode61 remove_diacritics 2", pairs)
+    _bench_fts(db, "bench_global", "porter unicode61 remove_diacritics 2", pairs)
     return db
 
 
-_BENCH_TABLES = {"bench_porter", "bench_global"}
+_BENCH_TABLES = {"bench_plain", "bench_global"}
 
 
 def _bench_fts(db: ConstellationDb, table: str, tokenizer: str, pairs: Sequence[Pair]) -> None:
@@ -185,7 +188,7 @@ def fts_list(db: ConstellationDb, query: str | None, *, mode: str = "fts5") -> R
 
 
 def own_fts_list(db: ConstellationDb, table: str, query: str | None) -> Ranked:
-    """A keyword list from one of the bench's own FTS tables (bench_porter, bench_global)."""
+    """A keyword list from a bench FTS table (bench_plain: unstemmed; bench_global)."""
     if not query or table not in _BENCH_TABLES:
         return []
     sql = (
@@ -194,6 +197,15 @@ def own_fts_list(db: ConstellationDb, table: str, query: str | None) -> Ranked:
     )
     with db.reader() as conn:
         return [(d, float(s)) for d, s in conn.execute(sql, (query, DEPTH))]
+
+
+def confidence(db: ConstellationDb, query: str, top: Ranked) -> float | None:
+    """The keyword confidence hybrid search gives this query's best archival keyword hit."""
+    if not top:
+        return None
+    with db.reader() as conn:
+        table = TABLES_BY_TYPE[ContentType.ARCHIVAL_ENTRY]
+        return keyword_coverage(conn, table, natural_terms(query), top[0][0])
 
 
 def vector_list(db: ConstellationDb, query: np.ndarray[Any, Any]) -> Ranked:
@@ -241,7 +253,7 @@ def per_table_lists(db: ConstellationDb, query: str | None) -> list[Ranked]:
 
 
 def search_all_list(db: ConstellationDb, query: str | None) -> Ranked:
-    """The public merged keyword list (bm25 relative to each table's best)."""
+    """The public merged keyword list (`fts.search_all`: bm25 scaled to each table's size)."""
     if not query:
         return []
     return [(m.id, -m.score) for m in fts.search_all(db, query, limit=DEPTH, mode="fts5")]

@@ -8,35 +8,22 @@ broken by id, as `pattern_db.search` does.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-Ranked = list[tuple[str, float]]
+from pattern_db.search.fts_query import WORD, natural_terms
 
-# A small English stop list (articles, pronouns, auxiliaries, prepositions, conjunctions):
-# words that carry no topic and, OR-ed, match nearly every document.
-_STOP_TEXT = """
-a an the and or but if then else of to in on at by for with from into onto over under
-about as is are was were be been being am do does did doing have has had having it its
-this that these those there here i me my we our you your he him his she her they them
-their what which who whom whose when where why how not no nor so than too very can could
-should would will shall may might must just only also any all each every some such own
-same other more most few both either neither one s t up down out off again further once
-via per
-"""
-STOP_WORDS = frozenset(_STOP_TEXT.split())
-# FTS5 unicode61 token characters are letters and digits; "_" and punctuation separate tokens.
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+Ranked = list[tuple[str, float]]
 
 
 def terms(text: str, *, stop_words: bool = False) -> list[str]:
-    """Return the query's distinct lower-cased tokens in order (without stop words if asked)."""
-    seen: dict[str, None] = {}
-    for token in _TOKEN.findall(text.lower()):
-        if not (stop_words and token in STOP_WORDS):
-            seen.setdefault(token, None)
-    return list(seen)
+    """Return the query's distinct lower-cased tokens in order (without stop words if asked).
+
+    The library's own word split (`natural_terms`) with its stop list, or every word.
+    """
+    if stop_words:
+        return natural_terms(text)
+    return list(dict.fromkeys(WORD.findall(text.lower())))
 
 
 def or_expression(words: Sequence[str]) -> str | None:

@@ -1,17 +1,17 @@
 """Retrieval quality of FTS, vector and hybrid search on known-item sets built on this machine.
 
 `python -m bench.retrieval [--quick] [--keep-cache] [--no-man]` builds three query sets (see
-`_retrieval_corpus`): stdlib docstrings (summary line -> body), man pages (NAME line ->
-DESCRIPTION) when installed, and hand-written paraphrases sharing no word with their answer
-(`_paraphrases`). Each corpus is loaded into a fresh constellation as archival entries, indexed
-with LocalEmbedder through `index_pending`, and every query runs through the public `fts`,
-`vector` and `search` APIs. Keyword-query variants (OR, stop words, AND then OR, porter) and
-fusion variants (RRF k, linear normalisations and weights) are prototyped here on the ranked
-lists. A mixed set spreads the stdlib documents over the four content tables to compare ways of
-merging bm25 across tables. The public hybrid search itself (api_* rows) runs on an even
-sample of at most API_QUERIES queries per set, to keep a full run near ten minutes. Prints
-nDCG@10 / MRR@10 / recall@10 and writes bench/results/retrieval.json. Work files live in
-/tmp/embed-bench and are removed at the end (`--keep-cache` keeps the vector cache).
+`_retrieval_corpus`): stdlib docstrings (summary line -> body), man pages (NAME line -> DESCRIPTION)
+when installed, and hand-written paraphrases sharing no word with their answer (`_paraphrases`).
+Each corpus is loaded into a fresh constellation as archival entries, indexed with LocalEmbedder
+through `index_pending`, and every query runs through the public `fts`, `vector` and `search` APIs.
+Keyword-query variants (OR, stop words, AND then OR, with and without porter stemming), keyword
+gates and fusion variants (RRF k, linear normalisations and weights) are prototyped here on the
+ranked lists. A mixed set spreads the stdlib documents over the four content tables to compare ways
+of merging bm25 across tables. The public hybrid search itself (api_* rows) runs on an even sample
+of at most API_QUERIES queries per set, to keep a full run near ten minutes. Prints nDCG@10 / MRR@10
+/ recall@10 and writes bench/results/retrieval.json. Work files live in /tmp/embed-bench and are
+removed at the end (`--keep-cache` keeps the vector cache).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from bench._util import environment, report
 from pattern_db import ConstellationDb
 from pattern_db.embed import LocalEmbedder, WordChunker
 from pattern_db.search import ContentFilter, FusionMethod
+from pattern_db.search.fusion import gate_factor
 from pattern_db.vector import ContentType
 
 WORK = Path("/tmp/embed-bench")
@@ -59,7 +60,12 @@ API_QUERIES = 600
 RRF_KS = (1, 5, 10, 20, 40, 60, 100)
 WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 NORMALISERS = {"current": norm_current, "best": norm_best, "minmax": norm_minmax, "rank": norm_rank}
-KEYWORD_FOR_FUSION = ("default", "or_stop", "porter_or_stop")
+KEYWORD_FOR_FUSION = ("natural", "plain_or_stop")
+API_ROWS = ("api_vector", "api_default", "api_linear_nogate", "api_rrf")
+NO_GATE = FusionMethod.linear(keyword_gate=None)
+# Keyword gates (low, high) swept on the library's natural keyword list, linear min-max fusion.
+GATES = ((0.3, 0.6), (0.4, 0.7), (0.5, 0.8), (0.5, 0.9), (0.6, 0.9))
+GATE_WEIGHTS = (0.3, 0.4, 0.5, 0.6)
 # Every set's ranked lists, pickled to WORK with --keep-cache for fusion experiments.
 LISTS: dict[str, Any] = {}
 
@@ -101,31 +107,25 @@ def collect(db: ConstellationDb, pairs: Sequence[Pair], vectors: np.ndarray[Any,
         words, content = terms(p.query), terms(p.query, stop_words=True)
         or_all, or_stop = or_expression(words), or_expression(content)
         and_stop = and_expression(content)
+        # The library's keyword modes (porter-stemmed indexes since migration 0004).
         put("default", rdb.fts_list(db, p.query, mode="auto"))
+        put("natural", rdb.fts_list(db, p.query, mode="natural"))
         put("and", rdb.fts_list(db, and_expression(words)))
         put("or", rdb.fts_list(db, or_all))
         put("or_stop", rdb.fts_list(db, or_stop))
         put("and_or_stop", fill(rdb.fts_list(db, and_stop), out["or_stop"][-1], rdb.DEPTH))
-        put("porter_or", rdb.own_fts_list(db, "bench_porter", or_all))
-        put("porter_or_stop", rdb.own_fts_list(db, "bench_porter", or_stop))
-        put(
-            "porter_and_or_stop",
-            fill(
-                rdb.own_fts_list(db, "bench_porter", and_stop),
-                out["porter_or_stop"][-1],
-                rdb.DEPTH,
-            ),
-        )
+        # The same expressions on an unstemmed index (the tables before migration 0004).
+        put("plain_and", rdb.own_fts_list(db, "bench_plain", and_expression(words)))
+        put("plain_or", rdb.own_fts_list(db, "bench_plain", or_all))
+        put("plain_or_stop", rdb.own_fts_list(db, "bench_plain", or_stop))
         put("vector", rdb.vector_list(db, qv))
+        put("confidence", rdb.confidence(db, p.query, out["natural"][-1]))
         if i % step:
             continue
         put("api_vector", rdb.api_ids(db, None, qv))
-        put("api_rrf", rdb.api_ids(db, p.query, qv))
-        put("api_linear", rdb.api_ids(db, p.query, qv, fusion=FusionMethod.linear()))
-        put(
-            "api_rrf_or_stop",
-            rdb.api_ids(db, or_stop, qv, fts_mode="fts5") if or_stop else out["api_vector"][-1],
-        )
+        put("api_default", rdb.api_ids(db, p.query, qv))
+        put("api_linear_nogate", rdb.api_ids(db, p.query, qv, fusion=NO_GATE))
+        put("api_rrf", rdb.api_ids(db, p.query, qv, fusion=FusionMethod.rrf()))
     return out
 
 
@@ -141,13 +141,13 @@ def ids(lists: Sequence[Ranked]) -> list[list[str]]:
 def score_set(lists: dict, answers: Sequence[str]) -> dict[str, Scores]:
     """Score every retriever and every fusion variant of one query set."""
     scores: dict[str, Scores] = {}
-    ranked = [k for k in lists if not k.startswith("api_")]
+    ranked = [k for k in lists if not k.startswith("api_") and k != "confidence"]
     for name in ranked:
         scores[f"fts:{name}" if name != "vector" else "vector"] = evaluate(
             ids(lists[name]), answers
         )
     sampled = list(answers)[:: api_step(len(answers))]
-    for name in ("api_vector", "api_rrf", "api_linear", "api_rrf_or_stop"):
+    for name in API_ROWS:
         scores[name] = evaluate(lists[name], sampled)
     vec = lists["vector"]
     for keyword in KEYWORD_FOR_FUSION:
@@ -162,6 +162,14 @@ def score_set(lists: dict, answers: Sequence[str]) -> dict[str, Scores]:
             for w in WEIGHTS:
                 fused = [fuse_linear(a, b, normaliser, w) for a, b in zip(kw, vec, strict=True)]
                 scores[f"linear:{keyword}:{norm_name}:w{w}"] = evaluate(fused, answers)
+    kw, conf = lists["natural"], lists["confidence"]
+    for w in GATE_WEIGHTS:
+        for low, high in GATES:
+            fused = [
+                fuse_linear(a, b, norm_minmax, w * gate_factor(c or 0.0, low, high))
+                for a, b, c in zip(kw, vec, conf, strict=True)
+            ]
+            scores[f"gated:natural:minmax:w{w}:{low}-{high}"] = evaluate(fused, answers)
     # The issue's row "hybrid linear (FTS 0.3), OR-ed FTS".
     fused = [fuse_linear(a, b, norm_current, 0.3) for a, b in zip(lists["or"], vec, strict=True)]
     scores["linear:or:current:w0.3"] = evaluate(fused, answers)
@@ -233,7 +241,7 @@ def run_mixed(
             api.append(rdb.api_ids(db, p.query, v, content_filter=ContentFilter.all()))
         scores = {f"mixed:fts:{k}": evaluate(ids(v), answers) for k, v in merged.items()}
         scores["mixed:vector"] = evaluate(ids(vec), answers)
-        scores["mixed:api_rrf"] = evaluate(api, answers)
+        scores["mixed:api_default"] = evaluate(api, answers)
         for k, lists in merged.items():
             for label, fuse in (
                 ("rrf60", lambda a, b: fuse_rrf(a, b, 60)),
@@ -381,9 +389,9 @@ def main(argv: list[str] | None = None) -> None:
 def _headline(variant: str) -> bool:
     """Rows for the printed table: retrievers, the API and the main fusion settings."""
     return (
-        variant.startswith(("fts:", "api_", "mixed:", "chunking:"))
+        variant.startswith(("fts:", "api_", "mixed:", "chunking:", "gated:"))
         or variant == "vector"
-        or variant in ("rrf:default:k60", "linear:or:current:w0.3")
+        or variant in ("rrf:natural:k60", "linear:or:current:w0.3")
         or variant.endswith((":k60", ":best:w0.3", ":minmax:w0.3", ":rank:w0.3"))
     )
 
@@ -393,7 +401,7 @@ def _print_summary(results: dict[str, dict[str, Scores]]) -> None:
     for set_name, scores in results.items():
         if set_name == "mixed":
             continue
-        for prefix in ("fts:", "rrf:", "rrfw:", "linear:"):
+        for prefix in ("fts:", "rrf:", "rrfw:", "linear:", "gated:"):
             name, s = _best(scores, prefix)
             print(f"  {set_name:10} {prefix:8} {name:40} {s.ndcg:.3f}")
 

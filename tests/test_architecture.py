@@ -15,13 +15,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "pattern_db"
 
 # docs/architecture.md: each module's layer; a module imports only from its layer or below.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
-    (0, ("errors", "timeutil", "ids", "_validate", "models")),
+    (0, ("errors", "timeutil", "ids", "_validate", "models", "demo_corpus")),
     (1, ("codec", "compression", "files", "_vec_loader", "migrate", "maintenance", "connection")),
     (1, ("backup",)),
     (2, ("queries",)),
     (3, ("search", "fts", "vector")),
     (4, ("memory_docs", "importers", "embed", "global_db")),
-    (5, ("aio", "cli", "integrations", "demo")),
+    (5, ("aio", "cli", "integrations", "demo", "demo_tour")),
 ]
 
 

@@ -35,7 +35,7 @@ def run_json(*args: str) -> object:
 @pytest.fixture
 def demo_db(tmp_path: Path) -> Path:
     path = tmp_path / "demo.db"
-    code, output = run("demo", str(path))
+    code, output = run("demo", "--no-search", str(path))
     assert code == 0, output
     return path
 
@@ -72,10 +72,10 @@ def test_demo_then_status(demo_db: Path) -> None:
 
 
 def test_demo_refuses_to_overwrite_unless_asked(demo_db: Path) -> None:
-    code, output = run("demo", str(demo_db))
+    code, output = run("demo", "--no-search", str(demo_db))
     assert code == 1
     assert "exists" in output
-    summary = run_json("demo", "--overwrite", str(demo_db))
+    summary = run_json("demo", "--no-search", "--overwrite", str(demo_db))
     assert summary["messages"] == 4  # type: ignore[index]
     assert len(summary["search"]) == 2  # type: ignore[index,arg-type]
 

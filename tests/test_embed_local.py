@@ -133,7 +133,7 @@ def test_index_then_semantic_search_finds_a_paraphrase(
 @pytest.fixture
 def demo_path(tmp_path: Path) -> Path:
     path = tmp_path / "demo.db"
-    code, output = run("demo", str(path))
+    code, output = run("demo", "--no-search", str(path))
     assert code == 0, output
     return path
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from pattern_db import ConstellationDb, InvalidData, fts
@@ -325,10 +327,36 @@ def test_search_inside_a_transaction_sees_its_own_writes(db: ConstellationDb) ->
 # -- search_all ----------------------------------------------------------------------------------
 
 
-def test_search_all_normalises_bm25_per_table(db: ConstellationDb) -> None:
+def test_search_all_merges_by_bm25_scaled_to_each_tables_size(db: ConstellationDb) -> None:
     agents(db, "a1")
-    # "focus" is in 3 of 4 blocks, so FTS5 clamps its idf there and the raw bm25 is ~ -1e-6;
-    # the messages table has 50 rows and the term is rare in it, so its raw bm25 is far lower.
+    # "deadline" is in one of 4 blocks and one of 50 messages: the bigger table's idf is larger,
+    # so raw bm25 would put the message first although the block is the closer match.
+    insert(
+        db,
+        block("b1", "a1", "plans", "deadline friday for the report"),
+        block("b2", "a1", "habits", "walk daily"),
+        block("b3", "a1", "goals", "learn piano"),
+        block("b4", "a1", "misc", "other things"),
+        msg("m1", "a1", "someone said the deadline is soon, and many other words were said too"),
+        *(msg(f"filler{i:02}", "a1", f"unrelated chatter {i}") for i in range(49)),
+    )
+    [best_block] = fts.search_memory_blocks(db, "deadline", limit=1)
+    [best_message] = fts.search_messages(db, "deadline", limit=1)
+    assert best_message.rank < best_block.rank < 0
+    merged = fts.search_all(db, "deadline", limit=3)
+    assert [(m.content_type, m.id) for m in merged] == [("memory_block", "b1"), ("message", "m1")]
+    # Scores are relative to the best merged hit: bm25 / ln(1 + rows) of each table.
+    expected = (best_message.rank / math.log(51)) / (best_block.rank / math.log(5))
+    assert merged[0].score == 1.0
+    assert merged[1].score == pytest.approx(expected)
+    assert merged[1].rank == best_message.rank  # rank stays the table's own bm25
+
+
+def test_search_all_word_in_most_rows_of_a_small_table_weighs_nothing(
+    db: ConstellationDb,
+) -> None:
+    agents(db, "a1")
+    # "focus" is in 3 of 4 blocks, so FTS5 clamps its idf there and the bm25 is ~ -1e-6.
     insert(
         db,
         block("b1", "a1", "focus", "focus strategies"),
@@ -338,17 +366,12 @@ def test_search_all_normalises_bm25_per_table(db: ConstellationDb) -> None:
         msg("m1", "a1", "trouble to focus today"),
         *(msg(f"filler{i:02}", "a1", f"unrelated chatter {i}") for i in range(49)),
     )
-    [best_block] = fts.search_memory_blocks(db, "focus", limit=1)
-    [best_message] = fts.search_messages(db, "focus", limit=1)
-    assert best_block.rank > -0.001 > best_message.rank  # raw bm25 would bury every block
-    merged = fts.search_all(db, "focus", limit=3)
-    # Both tables' best hits score 1.0; ties by content type value then id.
-    assert [(m.content_type, m.id, m.score) for m in merged[:2]] == [
-        ("memory_block", "b1", 1.0),
-        ("message", "m1", 1.0),
+    merged = fts.search_all(db, "focus", limit=4)
+    assert [(m.content_type, m.id) for m in merged[:2]] == [
+        ("message", "m1"),
+        ("memory_block", "b1"),
     ]
-    assert merged[2].content_type == "memory_block"
-    assert 0 < merged[2].score <= 1.0
+    assert merged[1].score < 1e-5
 
 
 def test_search_all_column_filter_falls_back_per_table(db: ConstellationDb) -> None:
@@ -359,10 +382,10 @@ def test_search_all_column_filter_falls_back_per_table(db: ConstellationDb) -> N
         block("b2", "a1", "notes", "the todo list is long"),
         msg("m1", "a1", "label todo reminder"),
     )
-    # In prose a colon is punctuation: every table searches the words (a label hit weighs most).
+    # In prose a colon is punctuation: every table searches the words; the message holds both,
+    # and among blocks a label hit weighs most.
     merged = fts.search_all(db, "label: todo")
-    assert (merged[0].content_type, merged[0].id) == ("memory_block", "b1")
-    assert {m.id for m in merged} == {"b1", "b2", "m1"}
+    assert [m.id for m in merged] == ["m1", "b1", "b2"]
     # As FTS5 it is a column filter, valid for blocks only.
     assert ids(fts.search_memory_blocks(db, "label: todo", mode="fts5")) == ["b1"]
     with pytest.raises(InvalidData, match="no such column: label"):

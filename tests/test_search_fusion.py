@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pattern_db import InvalidData
 from pattern_db.search import FusionMethod, vector_similarity
-from pattern_db.search.fusion import Fused, Hit, fuse_linear, fuse_rrf
+from pattern_db.search.fusion import Fused, Hit, fuse_linear, fuse_rrf, gate_factor, minmax
 
 
 def m(id_: str) -> tuple[str, str]:
@@ -57,21 +57,45 @@ def test_rrf_k_changes_the_scale() -> None:
 
 
 def test_linear_by_hand() -> None:
-    # A: .5 * 1.0 + .5 * 0.4 = 0.7; B: .5 * .5 + .5 * .8 = 0.65; D: .5 * .6; C: .5 * .25
+    # Min-max per list: FTS -4, -2, -1 -> A 1, B 1/3, C 0; VEC .2, .4, .6 -> B 1, D .5, A 0.
+    # Weights .5/.5: B = .5/3 + .5 = 2/3; A = .5; D = .25; C = 0.
     assert table(fuse_linear([FTS, VEC], [0.5, 0.5])) == [
-        ("A", pytest.approx(0.7), pytest.approx(0.7)),
-        ("B", pytest.approx(0.65), pytest.approx(0.65)),
-        ("D", pytest.approx(0.3), pytest.approx(0.3)),
-        ("C", pytest.approx(0.125), pytest.approx(0.125)),
+        ("B", pytest.approx(2 / 3), pytest.approx(2 / 3)),
+        ("A", pytest.approx(0.5), pytest.approx(0.5)),
+        ("D", pytest.approx(0.25), pytest.approx(0.25)),
+        ("C", 0.0, 0.0),
     ]
-    # Weights 1 and 3 (sum 4): B = .5 + 2.4 = 2.9 -> 0.725; A = 1 + 1.2 = 2.2 -> 0.55;
-    # D = 1.8 -> 0.45; C = 0.25 -> 0.0625.
+    # Weights 1 and 3 (sum 4): B = 1/3 + 3 -> 5/6; D = 1.5 -> 0.375; A = 1 -> 0.25; C = 0.
     assert table(fuse_linear([FTS, VEC], [1.0, 3.0])) == [
-        ("B", pytest.approx(2.9), pytest.approx(0.725)),
-        ("A", pytest.approx(2.2), pytest.approx(0.55)),
-        ("D", pytest.approx(1.8), pytest.approx(0.45)),
-        ("C", pytest.approx(0.25), pytest.approx(0.0625)),
+        ("B", pytest.approx(10 / 3), pytest.approx(5 / 6)),
+        ("D", pytest.approx(1.5), pytest.approx(0.375)),
+        ("A", pytest.approx(1.0), pytest.approx(0.25)),
+        ("C", 0.0, 0.0),
     ]
+
+
+def test_minmax_scales_raw_values_whatever_their_sign() -> None:
+    assert minmax(FTS) == {m("A"): 1.0, m("B"): pytest.approx(1 / 3), m("C"): 0.0}
+    assert minmax(VEC) == {m("B"): 1.0, m("D"): pytest.approx(0.5), m("A"): 0.0}
+    # One hit, or hits all equal: each is the best of its list.
+    assert minmax([Hit(m("A"), 1, 0.7, 0.65)]) == {m("A"): 1.0}
+    assert minmax([Hit(m("A"), 1, -2.0, 1.0), Hit(m("B"), 2, -2.0, 1.0)]) == {
+        m("A"): 1.0,
+        m("B"): 1.0,
+    }
+    assert minmax([]) == {}
+
+
+@pytest.mark.parametrize(
+    ("confidence", "expected"),
+    [(0.0, 0.0), (0.5, 0.0), (0.65, 0.5), (0.74, 0.8), (0.8, 1.0), (1.0, 1.0)],
+)
+def test_gate_factor(confidence: float, expected: float) -> None:
+    assert gate_factor(confidence, 0.5, 0.8) == pytest.approx(expected)
+
+
+def test_a_step_gate_keeps_all_or_nothing() -> None:
+    assert [gate_factor(c, 0.6, 0.6) for c in (0.59, 0.6, 0.61)] == [0.0, 1.0, 1.0]
 
 
 def test_fused_keeps_each_lists_hit() -> None:
@@ -100,13 +124,25 @@ def test_an_empty_list_still_counts_in_the_maximum() -> None:
     # Only the vector retriever found anything: its best hit is half of "top of both lists".
     fused = fuse_rrf([[], VEC], [1.0, 1.0], 60)
     assert fused[0].fused_normalized == pytest.approx(0.5)
-    assert fuse_linear([[], VEC], [0.5, 0.5])[0].fused_normalized == pytest.approx(0.4)
+    assert fuse_linear([[], VEC], [0.5, 0.5])[0].fused_normalized == pytest.approx(0.5)
 
 
 def test_fusion_method_validation() -> None:
-    assert FusionMethod.rrf() == FusionMethod(kind="rrf", k=60.0, fts_weight=1.0, vector_weight=1.0)
-    assert FusionMethod.linear() == FusionMethod(kind="linear", fts_weight=0.5, vector_weight=0.5)
+    assert FusionMethod.rrf() == FusionMethod(
+        kind="rrf", k=60.0, fts_weight=1.0, vector_weight=1.0, keyword_gate=None
+    )
+    assert FusionMethod.linear() == FusionMethod(
+        kind="linear", fts_weight=0.4, vector_weight=0.6, keyword_gate=(0.5, 0.8)
+    )
+    assert FusionMethod() == FusionMethod.linear()
+    assert FusionMethod.linear(0.5, 0.5, keyword_gate=None).keyword_gate is None
+    assert FusionMethod.rrf(keyword_gate=(0.2, 0.4)).keyword_gate == (0.2, 0.4)
     for bad in (
+        lambda: FusionMethod.linear(keyword_gate=(0.9, 0.5)),
+        lambda: FusionMethod.linear(keyword_gate=(-0.1, 0.5)),
+        lambda: FusionMethod.linear(keyword_gate=(0.2, 1.5)),
+        lambda: FusionMethod.linear(keyword_gate=(0.2,)),  # type: ignore[arg-type]
+        lambda: FusionMethod.linear(keyword_gate="lo-hi"),  # type: ignore[arg-type]
         lambda: FusionMethod.rrf(k=0),
         lambda: FusionMethod.rrf(fts_weight=-1),
         lambda: FusionMethod.linear(0, 0),

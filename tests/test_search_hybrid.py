@@ -69,7 +69,7 @@ def rows(results: list[SearchResult]) -> list[tuple[str, str]]:
 
 
 def test_rrf_hybrid_scores_by_hand(small: ConstellationDb) -> None:
-    results = search(small).text("garden").embedding(Q).execute()
+    results = search(small).text("garden").embedding(Q).fusion(FusionMethod.rrf()).execute()
     assert [r.id for r in results] == ["m2", "m1", "m3"]
     m2, m1, m3 = results
     # m2: keyword 2nd, vector 1st; m1: keyword 1st, vector 3rd; m3: vector 2nd only.
@@ -108,14 +108,7 @@ def test_rrf_hybrid_scores_by_hand(small: ConstellationDb) -> None:
 
 
 def test_linear_hybrid_scores_by_hand(small: ConstellationDb) -> None:
-    results = search(small).text("garden").embedding(Q).fusion(FusionMethod.linear()).execute()
-    by_id = {r.id: r for r in results}
-    fts_m2 = by_id["m2"].scores.fts_normalized
-    assert fts_m2 is not None
-    # m1: .5 * 1.0 + .5 * 0.7; m2: .5 * fts_m2 + .5 * 1.0; m3: .5 * 0.9
-    assert by_id["m1"].score == pytest.approx(0.85, abs=1e-6)
-    assert by_id["m2"].score == pytest.approx(0.5 * fts_m2 + 0.5, abs=1e-6)
-    assert by_id["m3"].score == pytest.approx(0.45, abs=1e-6)
+    # Min-max per list. Keyword: m1 1, m2 0. Vector (d 0, 0.2, 0.6): m2 1, m3 2/3, m1 0.
     weighted = (
         search(small)
         .text("garden")
@@ -123,11 +116,29 @@ def test_linear_hybrid_scores_by_hand(small: ConstellationDb) -> None:
         .fusion(FusionMethod.linear(fts_weight=1.0, vector_weight=3.0))
         .execute()
     )
-    by_id = {r.id: r for r in weighted}
-    # m1: (1.0 + 3 * 0.7) / 4 = 0.775; m3: 3 * 0.9 / 4 = 0.675
-    assert by_id["m1"].score == pytest.approx(0.775, abs=1e-6)
-    assert by_id["m3"].score == pytest.approx(0.675, abs=1e-6)
-    assert by_id["m3"].scores.fused_raw == pytest.approx(2.7, abs=1e-6)
+    # m2: 3 * 1 / 4; m3: 3 * 2/3 / 4; m1: 1 / 4.
+    assert [(r.id, r.score) for r in weighted] == [
+        ("m2", pytest.approx(0.75, abs=1e-6)),
+        ("m3", pytest.approx(0.5, abs=1e-6)),
+        ("m1", pytest.approx(0.25, abs=1e-6)),
+    ]
+    assert weighted[1].scores.fused_raw == pytest.approx(2.0, abs=1e-6)
+    # The breakdown still shows each retriever's own score, not the min-max value.
+    assert weighted[2].scores.fts_normalized == 1.0
+    assert weighted[2].scores.vector_normalized == pytest.approx(0.7, abs=1e-6)
+    # The best keyword hit holds every word of the query: the keyword weight is kept whole.
+    assert {r.scores.keyword_confidence for r in weighted} == {1.0}
+
+
+def test_default_fusion_is_linear_with_keywords_at_04(small: ConstellationDb) -> None:
+    results = search(small).text("garden").embedding(Q).execute()
+    # m2: 0.6 * 1; m1: 0.4 * 1; m3: 0.6 * 2/3.
+    assert results[0].id == "m2"
+    assert results[0].score == pytest.approx(0.6, abs=1e-6)
+    assert {r.id: r.score for r in results[1:]} == {
+        "m1": pytest.approx(0.4, abs=1e-6),
+        "m3": pytest.approx(0.4, abs=1e-6),
+    }
 
 
 def test_modes(small: ConstellationDb) -> None:
@@ -151,7 +162,8 @@ def test_modes(small: ConstellationDb) -> None:
     assert search(small).text("garden").embedding(Q).limit(0).execute() == []
     hybrid = search(small).text("zzz").embedding(Q).mode(SearchMode.HYBRID).execute()
     assert [r.id for r in hybrid] == ["m2", "m3", "m1"]
-    assert hybrid[0].score == pytest.approx(0.5)  # top of one list of two
+    assert hybrid[0].score == pytest.approx(0.6)  # the vector weight: no keyword hit at all
+    assert hybrid[0].scores.keyword_confidence is None
 
 
 @pytest.mark.parametrize(
@@ -183,9 +195,12 @@ def test_dimension_mismatch_surfaces(small: ConstellationDb) -> None:
 
 
 def test_thresholds_apply_in_every_mode(small: ConstellationDb) -> None:
+    def search_rrf() -> HybridSearchBuilder:
+        return search(small).fusion(FusionMethod.rrf())
+
     vec = search(small).embedding(Q).max_vector_distance(0.3).execute()
     assert [r.id for r in vec] == ["m2", "m3"]
-    hybrid = search(small).text("garden").embedding(Q).max_vector_distance(0.3).execute()
+    hybrid = search_rrf().text("garden").embedding(Q).max_vector_distance(0.3).execute()
     # m1 keeps its keyword hit but loses its vector hit (distance 0.6)
     assert [(r.id, r.scores.vector_position) for r in hybrid] == [
         ("m2", 1),
@@ -194,14 +209,14 @@ def test_thresholds_apply_in_every_mode(small: ConstellationDb) -> None:
     ]
     fts_only = search(small).text("garden").min_fts_score(0.99).execute()
     assert [r.id for r in fts_only] == ["m1"]
-    hybrid = search(small).text("garden").embedding(Q).min_fts_score(0.99).execute()
+    hybrid = search_rrf().text("garden").embedding(Q).min_fts_score(0.99).execute()
     # m2's keyword hit (0.51 of the best) is pruned; its vector hit stays
     assert [(r.id, r.scores.fts_position, r.scores.vector_position) for r in hybrid] == [
         ("m1", 1, 3),
         ("m2", None, 1),
         ("m3", None, 2),
     ]
-    top = search(small).text("garden").embedding(Q).min_score(0.9).execute()
+    top = search_rrf().text("garden").embedding(Q).min_score(0.9).execute()
     assert [r.id for r in top] == ["m2", "m1"]
 
 
@@ -453,7 +468,10 @@ def test_without_a_vector_index_hybrid_keeps_the_keyword_hits(db: ConstellationD
     agents(db, "a1")
     insert(db, msg("m1", "a1", "garden"))
     results = search(db).text("garden").embedding(Q).execute()
-    assert [(r.id, r.score, r.scores.vector_position) for r in results] == [("m1", 0.5, None)]
+    # The keyword weight of 0.4 + 0.6: nothing came from the vector list.
+    assert [(r.id, r.score, r.scores.vector_position) for r in results] == [
+        ("m1", pytest.approx(0.4), None)
+    ]
     assert search(db).embedding(Q).execute() == []
 
 
@@ -480,3 +498,53 @@ def test_vector_only_ranks_by_distance_past_orthogonal(db: ConstellationDb, path
     linear = search(db).text("note").embedding(Q).fusion(FusionMethod.linear()).limit(3).execute()
     assert [r.id for r in linear] == ["m1", "m2", "m0"]
     assert all(r.scores.vector_normalized for r in linear)
+
+
+# -- the keyword gate --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def weekly(db: ConstellationDb) -> ConstellationDb:
+    """Ten "weekly report" messages; the vector list ranks n1 (no query word at all) first."""
+    agents(db, "a1")
+    vector.ensure_embeddings_table(db, DIMS, model="test", metric="cosine")
+    insert(
+        db,
+        *(msg(f"w{i}", "a1", f"weekly report number {i}") for i in range(10)),
+        msg("n1", "a1", "remember to water the plants"),
+        msg("n2", "a1", "the ferns are thirsty"),
+    )
+    embed(db, ContentType.MESSAGE, "n1", E0, "a1")
+    embed(db, ContentType.MESSAGE, "n2", E2, "a1")
+    for i in range(10):
+        embed(db, ContentType.MESSAGE, f"w{i}", E4, "a1")
+    return db
+
+
+def test_keywords_sharing_only_a_common_word_do_not_outrank_the_vector_hits(
+    weekly: ConstellationDb,
+) -> None:
+    # "weekly" is in 10 of 12 rows, "hydration" in none: the best keyword hit covers little.
+    query = "weekly hydration"
+    gated = search(weekly).text(query).embedding(Q).execute()
+    vector_only = search(weekly).embedding(Q).execute()
+    assert [r.id for r in gated][:2] == [r.id for r in vector_only][:2] == ["n1", "n2"]
+    confidence = gated[0].scores.keyword_confidence
+    assert confidence is not None
+    assert confidence < 0.5
+    # Without the gate the best keyword hit (0.4 * 1) beats n2 (0.6 * 0.6: distance 0.4 of 1).
+    ungated = search(weekly).text(query).embedding(Q).fusion(FusionMethod.linear(keyword_gate=None))
+    assert [r.id for r in ungated.execute()][1].startswith("w")
+
+
+def test_a_query_in_fts5_syntax_is_not_gated(weekly: ConstellationDb) -> None:
+    results = search(weekly).text('"weekly" OR hydration*').embedding(Q).fts_mode("auto").execute()
+    assert {r.scores.keyword_confidence for r in results} == {None}
+    assert results[1].id.startswith("w")
+
+
+def test_keyword_weight_alone_is_never_gated_away(weekly: ConstellationDb) -> None:
+    keywords_only = FusionMethod.linear(fts_weight=1.0, vector_weight=0.0)
+    results = search(weekly).text("weekly hydration").embedding(Q).fusion(keywords_only).execute()
+    assert results[0].id.startswith("w")
+    assert results[0].score == pytest.approx(1.0)

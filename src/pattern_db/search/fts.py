@@ -14,14 +14,18 @@ applied in the join. The trade-offs:
 * **Query text.** Modes `auto` (default), `fts5` and `literal`; SQLite decides what is valid (see
   `pattern_db.search.fts_query`). In `auto` an invalid query is searched as literal words, so no
   user text ever raises; empty or blank text returns `[]` (in `fts5` mode it raises InvalidData).
-* **Merging tables (`search_all`).** bm25 values of different tables are not comparable: the idf and
-  length terms come from each table's own statistics, and FTS5 clamps the idf of a term found in
-  more than half of a table's rows to 1e-6, so a block found in 3 of 4 memory blocks scores about
-  -0.000003 however good the match is, while a weak message match scores -2: raw ranks would
-  bury it. Each match therefore carries `score = rank / best rank of its table`
-  for this query: 1.0 for the best hit of a table, in (0, 1] and proportional to bm25 below it, and
-  independent of `limit`. `search_all` merges by score, then content type, then id. The same score
-  is what `pattern_db.search` calls `fts_normalized`.
+* **Merging tables (`search_all`).** Matches of several tables are merged by bm25 divided by
+  ln(1 + N), N the table's row count: bm25's idf comes from each table's own statistics and
+  grows with ln N, so a bigger table would otherwise outrank a smaller one on every word; this
+  puts a word only one row holds at about the same weight in every table. Each match's `score`
+  is its merge value / the best one of the list it is returned in (1.0 for the best hit, in
+  (0, 1] and proportional to bm25 within a table), and is what `pattern_db.search` calls
+  `fts_normalized`. Chosen by measurement: on bench/retrieval.py's mixed set (stdlib documents
+  spread over the four tables) merging by bm25 scored nDCG@10 0.470, one shared index 0.480,
+  and rescaling each table by its own best hit (which puts every table's best hit at 1.0,
+  however weak) 0.346. The cost: FTS5 clamps the idf of a word found in more than half of a
+  table's rows to 1e-6, so in a table of a few rows (an agent's four memory blocks) a word most
+  of them hold weighs nothing.
 * **Visibility.** Archived and tombstoned messages and inactive blocks are skipped unless asked for
   (`include_archived`, `include_deleted`, `include_inactive`). With an agent, a search covers the
   agent's scope, what that agent may see: its own rows, constellation-wide blocks and entries
@@ -35,6 +39,7 @@ applied in the join. The trade-offs:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -97,8 +102,8 @@ SNIPPET_TOKENS = 16
 class FtsMatch(msgspec.Struct, frozen=True, kw_only=True):
     """One full-text hit.
 
-    `rank` is bm25 (lower is better); `score` is rank relative to the best hit of the same table
-    for this query (1.0 = best, in (0, 1]); `snippet` is the best passage with the matched terms
+    `rank` is bm25 (lower is better); `score` is rank relative to the best hit of the list it
+    is returned in (1.0 = best, in (0, 1]); `snippet` is the best passage with the matched terms
     between markers; `agent_id` is the owner (None for file passages).
     """
 
@@ -207,7 +212,7 @@ def _matches(content_type: ContentType, rows: list[tuple[Any, ...]]) -> list[Fts
     best = rows[0][3]
     out = []
     for id_, agent_id, content, rank, snippet in rows:
-        score = rank / best if best < 0 else 1.0
+        score = _relative(rank, best)
         out.append(
             FtsMatch(
                 id=id_,
@@ -215,11 +220,16 @@ def _matches(content_type: ContentType, rows: list[tuple[Any, ...]]) -> list[Fts
                 content=content,
                 rank=rank,
                 snippet=snippet or "",
-                score=min(1.0, score),
+                score=score,
                 agent_id=agent_id,
             )
         )
     return out
+
+
+def _relative(rank: float, best: float) -> float:
+    """Return bm25 `rank` relative to the best rank of its list, in (0, 1]."""
+    return min(1.0, rank / best) if best < 0 else 1.0
 
 
 def _prepare(query: str, mode: FtsMode | str, limit: int) -> tuple[str, FtsMode] | None:
@@ -250,10 +260,10 @@ def search_tables(
     include_shared: bool = True,
     folder_id: str | None = None,
     markers: tuple[str, str] = DEFAULT_MARKERS,
-) -> dict[ContentType, list[FtsMatch]]:
-    """Return each requested table's best `limit` matches, in one read (all tables when None).
+) -> list[FtsMatch]:
+    """Return the best `limit` matches of the requested tables merged, in one read (all when None).
 
-    The building block of `search_all` and of hybrid search.
+    The building block of `search_all` and of hybrid search (see the module note on merging).
 
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
@@ -261,7 +271,7 @@ def search_tables(
     prepared = _prepare(query, mode, limit)
     types = _content_types(content_types)
     if prepared is None:
-        return {t: [] for t in types}
+        return []
     text, fts_mode = prepared
     visibility = Visibility(
         agent_id=agent_id,
@@ -272,10 +282,21 @@ def search_tables(
         folder_id=folder_id,
     )
     with db.reader() as conn:
-        return {
-            t: _run_table(conn, TABLES_BY_TYPE[t], text, fts_mode, visibility, limit, markers)
-            for t in types
-        }
+        groups = []
+        for t in types:
+            table = TABLES_BY_TYPE[t]
+            matches = _run_table(conn, table, text, fts_mode, visibility, limit, markers)
+            if matches:
+                # One table's order is its bm25 order: no scale to read.
+                scale = _idf_scale(conn, table) if len(types) > 1 else 1.0
+                groups.append((matches, scale))
+    return merge_matches(groups, limit)
+
+
+def _idf_scale(conn: apsw.Connection, table: SearchTable) -> float:
+    """Return ln(1 + N) for a table of N indexed rows: the idf of a word only one row holds."""
+    rows = scalar(conn, f'SELECT coalesce(max(rowid), 0) FROM "{table.fts}_docsize"')
+    return math.log1p(max(1, rows))
 
 
 def _content_types(content_types: Iterable[ContentType | str] | None) -> list[ContentType]:
@@ -288,11 +309,20 @@ def _content_types(content_types: Iterable[ContentType | str] | None) -> list[Co
     return [t.content_type for t in TABLES if t.content_type in wanted]
 
 
-def merge_matches(groups: Iterable[Sequence[FtsMatch]], limit: int) -> list[FtsMatch]:
-    """Return matches of several tables merged by score, then content type, then id."""
-    merged = [m for group in groups for m in group]
-    merged.sort(key=lambda m: (-m.score, m.content_type, m.id))
-    return merged[:limit]
+def merge_matches(groups: Iterable[tuple[Sequence[FtsMatch], float]], limit: int) -> list[FtsMatch]:
+    """Return the best `limit` of several tables' matches, ties by content type then id.
+
+    Each group is (matches, idf scale of its table); matches are compared by bm25 / scale and
+    each score is rescaled to the best of the merged list (see the module note).
+    """
+    keyed = sorted(
+        ((m.rank / scale, m) for matches, scale in groups for m in matches),
+        key=lambda pair: (pair[0], pair[1].content_type, pair[1].id),
+    )[:limit]
+    if not keyed:
+        return []
+    best = keyed[0][0]
+    return [msgspec.structs.replace(m, score=_relative(key, best)) for key, m in keyed]
 
 
 # -- public searches ---------------------------------------------------------------------------
@@ -319,7 +349,7 @@ def search_messages(
 
     Example: `search_messages(db, '"exact phrase" OR deadline*', "agent_1", 5)`.
     """
-    found = search_tables(
+    return search_tables(
         db,
         query,
         [ContentType.MESSAGE],
@@ -330,7 +360,6 @@ def search_messages(
         include_deleted=include_deleted,
         markers=markers,
     )
-    return found[ContentType.MESSAGE]
 
 
 def search_memory_blocks(
@@ -353,7 +382,7 @@ def search_memory_blocks(
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
     """
-    found = search_tables(
+    return search_tables(
         db,
         query,
         [ContentType.MEMORY_BLOCK],
@@ -364,7 +393,6 @@ def search_memory_blocks(
         include_shared=include_shared,
         markers=markers,
     )
-    return found[ContentType.MEMORY_BLOCK]
 
 
 def search_archival(
@@ -385,7 +413,7 @@ def search_archival(
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
     """
-    found = search_tables(
+    return search_tables(
         db,
         query,
         [ContentType.ARCHIVAL_ENTRY],
@@ -395,7 +423,6 @@ def search_archival(
         include_shared=include_shared,
         markers=markers,
     )
-    return found[ContentType.ARCHIVAL_ENTRY]
 
 
 def search_file_passages(
@@ -415,7 +442,7 @@ def search_file_passages(
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
     """
-    found = search_tables(
+    return search_tables(
         db,
         query,
         [ContentType.FILE_PASSAGE],
@@ -425,7 +452,6 @@ def search_file_passages(
         folder_id=folder_id,
         markers=markers,
     )
-    return found[ContentType.FILE_PASSAGE]
 
 
 def search_all(
@@ -444,8 +470,8 @@ def search_all(
 ) -> list[FtsMatch]:
     """Return the best matches across messages, blocks, archival entries and file passages.
 
-    Merged by `score` (bm25 relative to the best hit of its own table, see the module note),
-    ties by content type then id. With `agent_id`, everything in the agent's scope (see the
+    Merged by bm25, ties by content type then id; `score` is relative to the best match returned
+    (see the module note). With `agent_id`, everything in the agent's scope (see the
     module note). In "auto" mode each table falls
     back to literal words on its own (a column filter such as `label: todo` is valid for blocks
     only, so the other tables search the words).
@@ -453,7 +479,7 @@ def search_all(
     Raises:
         InvalidData: bad mode or limit, or (mode "fts5") a query FTS5 rejects.
     """
-    found = search_tables(
+    return search_tables(
         db,
         query,
         content_types,
@@ -466,7 +492,6 @@ def search_all(
         include_shared=include_shared,
         markers=markers,
     )
-    return merge_matches(found.values(), limit)
 
 
 # -- maintenance -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_QUERY_TERMS",
     "STOP_WORDS",
+    "WORD",
     "FtsMode",
     "clean_query",
     "invalid_query",
@@ -63,7 +64,7 @@ via per
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 # FTS5's unicode61 tokens are runs of letters and digits; "_" and punctuation separate them.
-_TOKEN = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")
 # Text with one of these is clearly written for FTS5: a phrase, a prefix, NEAR, a first-token
 # anchor. AND/OR/NOT and colons alone are not: "file NOT found", "note: call mum" are prose.
 _QUERY_SYNTAX = re.compile(r'"|\w\*|\bNEAR\(|(?:^|\s)\^')
@@ -136,7 +137,7 @@ def natural_terms(text: str) -> list[str]:
     When every word is a stop word they are kept ("who are you"); at most MAX_QUERY_TERMS are
     returned (the first ones), so a long paragraph is still a search.
     """
-    words = list(dict.fromkeys(_TOKEN.findall(text.lower())))
+    words = list(dict.fromkeys(WORD.findall(text.lower())))
     content = [w for w in words if w not in STOP_WORDS]
     return (content or words)[:MAX_QUERY_TERMS]
 

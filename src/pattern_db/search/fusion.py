@@ -8,8 +8,13 @@ by id alone, so a message and a block that share an id stay two results.
   The raw score is at most sum(weight) / (k + 1) (first in every list searched), so
   fused_normalized = fused_raw / that maximum lies in (0, 1] and 1.0 means "top of every list";
   the raw RRF value alone (at most 2/61 for k=60) is too small to threshold.
-* Linear: fused_raw = sum of weight * normalised score (0 for a list the hit is absent from), and
-  fused_normalized = fused_raw / sum(weights): a weighted mean in [0, 1].
+* Linear: each list is min-max normalised on its raw values (best hit 1.0, the last one
+  fetched 0.0, a list of one hit 1.0), so bm25 and distances weigh alike whatever their scales;
+  fused_raw = sum of weight * that value (0 for a list the hit is absent from) and
+  fused_normalized = fused_raw / sum(weights): a weighted mean in [0, 1]. A hit below a list's
+  depth would score at most 0 there, so counting an absent hit as 0 is exact, not a guess.
+* Keyword gate: `gate_factor` turns the keyword list's confidence (`pattern_db.search.coverage`)
+  into a factor on its weight: 0 below `low`, 1 above `high`, linear between.
 
 The maximum is taken over the lists that were searched, so a hit found by one retriever of two can
 score at most about one half: the fused score says how much evidence there is, not only the order.
@@ -25,7 +30,16 @@ from dataclasses import dataclass
 
 from pattern_db import _validate
 
-__all__ = ["Fused", "Hit", "fuse_linear", "fuse_rrf", "validate_weight", "vector_similarity"]
+__all__ = [
+    "Fused",
+    "Hit",
+    "fuse_linear",
+    "fuse_rrf",
+    "gate_factor",
+    "minmax",
+    "validate_weight",
+    "vector_similarity",
+]
 
 Key = tuple[str, str]
 
@@ -36,8 +50,8 @@ class Hit:
 
     key: Key
     position: int  # 1-based
-    raw: float  # bm25 rank or vector distance
-    normalized: float  # in [0, 1], 1.0 = best possible
+    raw: float  # bm25 rank or vector distance: lower is better
+    normalized: float  # the retriever's own score in [0, 1], 1.0 = best possible
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +108,49 @@ def fuse_rrf(lists: Sequence[Sequence[Hit]], weights: Sequence[float], k: float)
     return _ordered(results)
 
 
-def fuse_linear(lists: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Fused]:
-    """Return every key of `lists` with its weighted sum of normalised scores, best first.
+def minmax(hits: Sequence[Hit]) -> dict[Key, float]:
+    """Return each hit's raw value rescaled to [0, 1] within its list: best 1.0, worst 0.0.
 
-    Example: fts_normalized 1.0 and vector_normalized 0.5 with weights 0.5/0.5: 0.75.
+    Example: raws -3.0, -2.0, -1.0 (bm25) -> 1.0, 0.5, 0.0.
+    """
+    if not hits:
+        return {}
+    best = min(h.raw for h in hits)
+    span = max(h.raw for h in hits) - best
+    return {h.key: (1.0 - (h.raw - best) / span) if span > 0 else 1.0 for h in hits}
+
+
+def fuse_linear(lists: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Fused]:
+    """Return every key of `lists` with its weighted sum of min-max scores, best first.
+
+    Example: best of list A (1.0) and middle of list B (0.5), weights 0.4/0.6: raw 0.7,
+    normalised 0.7.
     """
     if len(weights) != len(lists):
         raise ValueError("one weight per list")
     total = math.fsum(weights)
+    scaled = [minmax(hits) for hits in lists]
     results = []
     for key, hits in _collect(lists).items():
         raw = math.fsum(
-            w * hit.normalized for w, hit in zip(weights, hits, strict=True) if hit is not None
+            w * values[key]
+            for w, values, hit in zip(weights, scaled, hits, strict=True)
+            if hit is not None
         )
         results.append(Fused(key, tuple(hits), raw, min(1.0, raw / total) if total > 0 else 0.0))
     return _ordered(results)
+
+
+def gate_factor(confidence: float, low: float, high: float) -> float:
+    """Return the share of the keyword weight a list of this confidence keeps, in [0, 1].
+
+    Example: confidence 0.65 with the gate (0.5, 0.8) -> 0.5.
+    """
+    if confidence >= high:
+        return 1.0
+    if confidence <= low:
+        return 0.0
+    return (confidence - low) / (high - low)
 
 
 def vector_similarity(distance: float, metric: str) -> float:

@@ -4,25 +4,28 @@ Design note. A search runs up to two retrievers under the same visibility rules 
 and deleted messages, inactive blocks, sharing, folders; `pattern_db.search.tables`), then fuses:
 
 * **Retrievers.** The keyword list is `fts.search_tables` over the requested content types (file
-  passages included), merged across tables by bm25 relative to each table's best hit (see
-  `pattern_db.fts`). The vector list is `vector.knn_search` with the content type and the agent
-  applied inside the nearest-neighbour search; its hits are checked against the same visibility
-  rules (an archived message or an inactive block keeps its embedding) and given their content,
-  and k grows until enough visible hits are in hand (`pattern_db.search.neighbours`). Each retriever
-  fetches `candidates` rows (default max(2 * limit, 20)). Thresholds (`min_fts_score`,
-  `max_vector_distance`) prune each list before fusion in every mode, so a hit pruned from one
-  list can still arrive through the other; positions are 1-based in the pruned list; `min_score`
-  prunes the fused list.
-* **Normalisation.** `fts_normalized` = bm25 / best bm25 of its table (1.0 for the best keyword
-  hit). `vector_normalized` is a similarity on the absolute scale a distance already has: cosine
-  1 - d / 2 (distances lie in [0, 2]), l2 and l1 1 / (1 + d), so every distance keeps its own
-  score. A single retriever's results keep that retriever's order (bm25, or distance).
-* **Fusion** (`pattern_db.search.fusion`): RRF (k=60, 1-based ranks, per-retriever weights) by
-  default, or linear (weights 0.5/0.5 by default). `fused_normalized` is in [0, 1] (RRF: raw /
-  the raw score of a hit first in every list searched; linear: raw / sum of weights) and is
-  `SearchResult.score`, so a threshold means the same in every query. In FTS_ONLY and
-  VECTOR_ONLY the score is that retriever's normalised score. Results are keyed by (content
-  type, id), ordered by score, then content type, then id.
+  passages included), merged across tables by bm25 (see `pattern_db.fts`). The vector list is
+  `vector.knn_search` with the content type and the agent applied inside the nearest-neighbour
+  search; its hits are checked against the same visibility rules (an archived message or an
+  inactive block keeps its embedding) and given their content, and k grows until enough visible
+  hits are in hand (`pattern_db.search.neighbours`). Each retriever fetches `candidates` rows
+  (default max(2 * limit, 20)). Thresholds (`min_fts_score`, `max_vector_distance`) prune each
+  list before fusion in every mode, so a hit pruned from one list can still arrive through the
+  other; positions are 1-based in the pruned list; `min_score` prunes the fused list.
+* **Scores shown.** `fts_normalized` = bm25 / best bm25 of the keyword list (1.0 for the best
+  keyword hit). `vector_normalized` is a similarity on the absolute scale a distance already has:
+  cosine 1 - d / 2 (distances lie in [0, 2]), l2 and l1 1 / (1 + d). A single retriever's results
+  keep that retriever's order (bm25, or distance) and its score.
+* **Fusion** (`pattern_db.search.fusion`): linear by default: each list min-max normalised on its
+  raw values, then weighted (keywords 0.4, vectors 0.6); or RRF (k=60, 1-based ranks). The
+  keyword weight is scaled by the keyword list's confidence, the idf-weighted share of the
+  query's words its best hit holds (`keyword_confidence` in the breakdown;
+  `pattern_db.search.coverage`): none below 0.5, all of it from 0.8. A question that shares no
+  word with its answer still matches rows holding one of its common words; the gate keeps such a
+  list from pushing the vector list's hits down. Text in explicit FTS5 syntax is trusted as
+  written (no gate). `fused_normalized` is in [0, 1] (linear: raw / sum of weights; RRF: raw /
+  the raw score of a hit first in every list) and is `SearchResult.score`. Results are keyed by
+  (content type, id), ordered by score, then content type, then id.
 
 Modes: an explicit HYBRID needs both a text and an embedding; AUTO (the default) runs both when
 both are given, else whichever is given.
@@ -41,16 +44,24 @@ from pattern_db.connection import Executor
 from pattern_db.errors import InvalidData
 from pattern_db.models.content import ContentType
 from pattern_db.search import fts as _fts
-from pattern_db.search.fts_query import FtsMode, parse_mode
+from pattern_db.search.coverage import keyword_coverage
+from pattern_db.search.fts_query import (
+    FtsMode,
+    clean_query,
+    looks_like_query,
+    natural_terms,
+    parse_mode,
+)
 from pattern_db.search.fusion import (
     Fused,
     Hit,
     fuse_linear,
     fuse_rrf,
+    gate_factor,
     validate_weight,
     vector_similarity,
 )
-from pattern_db.search.tables import Detail, Visibility
+from pattern_db.search.tables import TABLES_BY_TYPE, Detail, Visibility
 
 __all__ = [
     "ContentFilter",
@@ -65,6 +76,11 @@ __all__ = [
 
 # Fetched per retriever: twice the limit, but at least this many, so fusion has depth to work with.
 MIN_CANDIDATES = 20
+# Default fusion, chosen on bench/retrieval.py (stdlib, man-page and paraphrase sets; the
+# figures are in the README): linear, keywords 0.4, vectors 0.6, keyword gate 0.5 to 0.8.
+DEFAULT_FTS_WEIGHT = 0.4
+DEFAULT_VECTOR_WEIGHT = 0.6
+DEFAULT_KEYWORD_GATE: tuple[float, float] | None = (0.5, 0.8)
 
 
 class SearchMode(StrEnum):
@@ -77,35 +93,74 @@ class SearchMode(StrEnum):
 
 
 class FusionMethod(msgspec.Struct, frozen=True, kw_only=True):
-    """How two ranked lists become one: `FusionMethod.rrf()` or `FusionMethod.linear()`."""
+    """How two ranked lists become one: `FusionMethod.linear()` (the default) or `.rrf()`.
 
-    kind: Literal["rrf", "linear"] = "rrf"
+    `keyword_gate` = (low, high) scales the keyword weight by the keyword list's confidence
+    (`pattern_db.search.coverage`): 0 at or below `low`, the full weight at or above `high`.
+    """
+
+    kind: Literal["rrf", "linear"] = "linear"
     k: float = 60.0
-    fts_weight: float = 1.0
-    vector_weight: float = 1.0
+    fts_weight: float = DEFAULT_FTS_WEIGHT
+    vector_weight: float = DEFAULT_VECTOR_WEIGHT
+    keyword_gate: tuple[float, float] | None = DEFAULT_KEYWORD_GATE
 
     @classmethod
     def rrf(
-        cls, k: float = 60.0, *, fts_weight: float = 1.0, vector_weight: float = 1.0
+        cls,
+        k: float = 60.0,
+        *,
+        fts_weight: float = 1.0,
+        vector_weight: float = 1.0,
+        keyword_gate: tuple[float, float] | None = None,
     ) -> FusionMethod:
         """Return reciprocal rank fusion: sum of weight / (k + position), positions 1-based.
 
         Raises:
-            InvalidData: k <= 0, or a weight that is negative or not finite, or both zero.
+            InvalidData: k <= 0, a weight that is negative or not finite, both weights zero,
+                or a gate that is not 0 <= low <= high <= 1.
         """
         k_value = validate_weight("k", k)
         if k_value <= 0:
             raise InvalidData(f"RRF k must be > 0, got {k!r}")
-        return cls(kind="rrf", k=k_value, **_weights(fts_weight, vector_weight))
+        return cls(
+            kind="rrf",
+            k=k_value,
+            keyword_gate=_gate(keyword_gate),
+            **_weights(fts_weight, vector_weight),
+        )
 
     @classmethod
-    def linear(cls, fts_weight: float = 0.5, vector_weight: float = 0.5) -> FusionMethod:
-        """Return a weighted sum of the normalised scores (a missing score counts 0).
+    def linear(
+        cls,
+        fts_weight: float = DEFAULT_FTS_WEIGHT,
+        vector_weight: float = DEFAULT_VECTOR_WEIGHT,
+        *,
+        keyword_gate: tuple[float, float] | None = DEFAULT_KEYWORD_GATE,
+    ) -> FusionMethod:
+        """Return a weighted sum of the min-max normalised scores (a missing score counts 0).
+
+        Example: `FusionMethod.linear(0.5, 0.5, keyword_gate=None)` weighs both lists alike
+        whatever the query.
 
         Raises:
-            InvalidData: a weight that is negative or not finite, or both zero.
+            InvalidData: a weight that is negative or not finite, both weights zero, or a gate
+                that is not 0 <= low <= high <= 1.
         """
-        return cls(kind="linear", **_weights(fts_weight, vector_weight))
+        weights = _weights(fts_weight, vector_weight)
+        return cls(kind="linear", keyword_gate=_gate(keyword_gate), **weights)
+
+
+def _gate(gate: tuple[float, float] | None) -> tuple[float, float] | None:
+    if gate is None:
+        return None
+    try:
+        low, high = (validate_weight("keyword_gate", value) for value in gate)
+    except (TypeError, ValueError):
+        raise InvalidData(f"keyword_gate must be (low, high) or None, got {gate!r}") from None
+    if not low <= high <= 1.0:
+        raise InvalidData(f"keyword_gate must satisfy 0 <= low <= high <= 1, got {gate!r}")
+    return (low, high)
 
 
 def _weights(fts_weight: float, vector_weight: float) -> dict[str, float]:
@@ -227,6 +282,7 @@ class ScoreBreakdown(msgspec.Struct, frozen=True, kw_only=True):
     vector_normalized: float | None = None
     fused_raw: float = 0.0
     fused_normalized: float = 0.0
+    keyword_confidence: float | None = None
 
 
 class SearchResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -254,7 +310,7 @@ class HybridSearchBuilder:
         self._embedding: Any = None
         self._filter = ContentFilter()
         self._mode = SearchMode.AUTO
-        self._fusion = FusionMethod.rrf()
+        self._fusion = FusionMethod.linear()
         self._limit = 10
         self._candidates: int | None = None
         self._max_vector_distance: float | None = None
@@ -332,22 +388,28 @@ class HybridSearchBuilder:
         if self._limit == 0:
             return []
         fetch = max(self._limit, self._candidates or max(2 * self._limit, MIN_CANDIDATES))
-        lists: list[list[Hit]] = []
-        weights: list[float] = []
         details: dict[tuple[str, str], Detail] = {}
-        if mode in (SearchMode.FTS_ONLY, SearchMode.HYBRID):
-            lists.append(self._fts_hits(fetch, details))
-            weights.append(self._fusion.fts_weight)
-        if mode in (SearchMode.VECTOR_ONLY, SearchMode.HYBRID):
-            lists.append(self._vector_hits(fetch, details))
-            weights.append(self._fusion.vector_weight)
-        if mode is SearchMode.HYBRID:
-            fused = _fuse(lists, weights, self._fusion)
+        confidence: float | None = None
+        if mode is SearchMode.FTS_ONLY:
+            fused = _single(self._fts_hits(fetch, details))
+        elif mode is SearchMode.VECTOR_ONLY:
+            fused = _single(self._vector_hits(fetch, details))
         else:
-            fused = _single(lists[0])
+            fts_hits = self._fts_hits(fetch, details)
+            lists = [fts_hits, self._vector_hits(fetch, details)]
+            fts_weight = self._fusion.fts_weight
+            gate = self._fusion.keyword_gate
+            if gate is not None and fts_hits:
+                confidence = self._keyword_confidence(fts_hits[0])
+                if confidence is not None:
+                    fts_weight *= gate_factor(confidence, *gate)
+            if not fts_weight and not self._fusion.vector_weight:
+                fts_weight = self._fusion.fts_weight  # keywords alone were asked for: no gate
+            weights = [fts_weight, self._fusion.vector_weight]
+            fused = _fuse(lists, weights, self._fusion)
         if self._min_score is not None:
             fused = [f for f in fused if f.fused_normalized >= self._min_score]
-        return [_result(f, mode, details) for f in fused[: self._limit]]
+        return [_result(f, mode, details, confidence) for f in fused[: self._limit]]
 
     # -- retrievers ----------------------------------------------------------------------------
 
@@ -373,7 +435,7 @@ class HybridSearchBuilder:
 
     def _fts_hits(self, fetch: int, details: dict[tuple[str, str], Detail]) -> list[Hit]:
         f = self._filter
-        found = _fts.search_tables(
+        matches = _fts.search_tables(
             self._db,
             self._text or "",
             f.content_types(),
@@ -386,7 +448,6 @@ class HybridSearchBuilder:
             include_shared=f.include_shared,
             folder_id=f.folder_id,
         )
-        matches = _fts.merge_matches(found.values(), fetch)
         if self._min_fts_score is not None:
             matches = [m for m in matches if m.score >= self._min_fts_score]
         hits = []
@@ -395,6 +456,19 @@ class HybridSearchBuilder:
             details[key] = Detail(m.content_type, m.id, m.content, m.agent_id, m.snippet, None)
             hits.append(Hit(key, position, m.rank, m.score))
         return hits
+
+    def _keyword_confidence(self, top: Hit) -> float | None:
+        """Return the coverage of the best keyword hit, or None for an explicit FTS5 query."""
+        text = clean_query(self._text or "")
+        if self._fts_mode is FtsMode.FTS5 or (
+            self._fts_mode is FtsMode.AUTO and looks_like_query(text)
+        ):
+            return None  # the caller wrote a keyword query: it is trusted as written
+        content_type, content_id = top.key
+        with self._db.reader() as conn:
+            return keyword_coverage(
+                conn, TABLES_BY_TYPE[ContentType(content_type)], natural_terms(text), content_id
+            )
 
     def _vector_hits(self, fetch: int, details: dict[tuple[str, str], Detail]) -> list[Hit]:
         # Imported here so that keyword-only searches never load numpy.
@@ -443,7 +517,12 @@ def _single(hits: list[Hit]) -> list[Fused]:
     return [Fused(h.key, (h,), h.normalized, h.normalized) for h in ordered]
 
 
-def _result(f: Fused, mode: SearchMode, details: dict[tuple[str, str], Detail]) -> SearchResult:
+def _result(
+    f: Fused,
+    mode: SearchMode,
+    details: dict[tuple[str, str], Detail],
+    confidence: float | None,
+) -> SearchResult:
     fts_hit: Hit | None = None
     vec_hit: Hit | None = None
     if mode is SearchMode.HYBRID:
@@ -462,6 +541,7 @@ def _result(f: Fused, mode: SearchMode, details: dict[tuple[str, str], Detail]) 
         vector_normalized=None if vec_hit is None else vec_hit.normalized,
         fused_raw=f.fused_raw,
         fused_normalized=f.fused_normalized,
+        keyword_confidence=confidence,
     )
     return SearchResult(
         id=detail.id,
