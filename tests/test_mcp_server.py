@@ -20,7 +20,7 @@ from mcp.types import CallToolResult, TextContent, TextResourceContents
 from pattern_db import ConstellationDb
 from pattern_db.memory_docs import MemoryDocs
 from pattern_db.models.agent import Agent
-from pattern_db.models.memory import ArchivalEntry, MemoryPermission
+from pattern_db.models.memory import CONSTELLATION_OWNER, ArchivalEntry, MemoryPermission
 from pattern_db.models.message import Message, MessageRole
 from pattern_db.queries import agent as agents
 from pattern_db.queries import memory
@@ -55,6 +55,7 @@ def constellation(tmp_path: Path) -> Path:
         docs.create_block("a1", "rules", "Never skip lunch.", permission=MemoryPermission.READ_ONLY)
         shared = docs.create_block("a2", "tasks", "Grant report due Friday.")
         docs.create_block("a2", "diary", "Private thoughts.")
+        docs.create_block(CONSTELLATION_OWNER, "house", "Quiet hours after 22:00.")
         memory.create_shared_block_attachment(db, shared.id, "a1", MemoryPermission.READ_ONLY)
         for i, (role, text) in enumerate(
             [
@@ -144,7 +145,10 @@ def test_scoped_server_lists_and_runs_every_tool(constellation: Path) -> None:
             ("a1", "persona", "read_write"),
             ("a1", "rules", "read_only"),
             ("a2", "tasks", "read_only"),
+            (CONSTELLATION_OWNER, "house", "read_only"),
         ]
+        house = await call(client, "read_block", label="house", owner=CONSTELLATION_OWNER)
+        assert house["text"] == "Quiet hours after 22:00."
 
         assert (await call(client, "read_block", label="persona"))["text"] == "I am Pattern."
         shared = await call(client, "read_block", label="tasks", owner="a2")
@@ -213,6 +217,7 @@ def test_memory_blocks_are_resources(constellation: Path) -> None:
     async def _(client: ClientSession) -> None:
         listed = await client.list_resources()
         assert sorted(str(r.uri) for r in listed.resources) == [
+            f"memory://{CONSTELLATION_OWNER}/house",
             "memory://a1/persona",
             "memory://a1/rules",
             "memory://a2/tasks",
@@ -234,7 +239,7 @@ def test_unscoped_server_needs_the_agent_in_each_call(constellation: Path) -> No
     async def _(client: ClientSession) -> None:
         assert "pass agent_id" in await refused(client, "list_blocks")
         blocks = await call(client, "list_blocks", agent_id="a2")
-        assert [b["label"] for b in blocks["blocks"]] == ["diary", "tasks"]
+        assert [b["label"] for b in blocks["blocks"]] == ["diary", "tasks", "house"]
         # An edit is gated as the agent named.
         assert "read_only" in await refused(
             client, "append_block", label="tasks", owner="a2", agent_id="a1", text="!"

@@ -14,7 +14,12 @@ from pattern_db import search, vector
 from pattern_db.connection import ConstellationDb
 from pattern_db.errors import DbError, InvalidData, NotFound
 from pattern_db.memory_docs import MemoryDocs
-from pattern_db.models.memory import CONSTELLATION_OWNER, ArchivalEntry, MemoryBlock
+from pattern_db.models.memory import (
+    CONSTELLATION_OWNER,
+    ArchivalEntry,
+    MemoryBlock,
+    MemoryPermission,
+)
 from pattern_db.queries import agent as agents
 from pattern_db.queries import memory
 from pattern_db.queries import message as messages
@@ -159,18 +164,31 @@ class MemoryTools:
         }
 
     def list_blocks(self, *, agent_id: str | None = None) -> dict[str, Any]:
-        """Return the agent's own active blocks and the blocks shared with it."""
+        """Return the agent's own active blocks, those shared with it and the constellation's."""
         who = self.agent(agent_id)
         own = [_block(b) for b in memory.list_blocks(self._db, who)]
         shared = [_block(b, p.value) for b, p, _ in memory.get_shared_blocks(self._db, who)]
-        return {"agent_id": who, "blocks": own + shared}
+        # The gate lets every agent read constellation-wide blocks, and write them only through
+        # an attachment (which get_shared_blocks has already listed).
+        attached = {b["uri"] for b in shared}
+        house = [
+            _block(b, MemoryPermission.READ_ONLY.value)
+            for b in self._constellation_blocks()
+            if f"memory://{b.agent_id}/{b.label}" not in attached
+        ]
+        return {"agent_id": who, "blocks": own + shared + house}
+
+    def _constellation_blocks(self) -> list[MemoryBlock]:
+        return memory.list_blocks(self._db, CONSTELLATION_OWNER)
 
     def visible_blocks(self) -> list[MemoryBlock]:
         """Return every active block the scope agent may read (all blocks when unscoped)."""
         if self.scope is None:
             return [b for b in memory.list_all_blocks(self._db) if b.is_active]
         own = memory.list_blocks(self._db, self.scope)
-        return own + [b for b, _, _ in memory.get_shared_blocks(self._db, self.scope)]
+        shared = [b for b, _, _ in memory.get_shared_blocks(self._db, self.scope)]
+        seen = {b.id for b in shared}
+        return own + shared + [b for b in self._constellation_blocks() if b.id not in seen]
 
     def _resolve(self, label: str, owner: str | None, who: str) -> str:
         return self._docs.resolve(owner or who, label, actor=who)
