@@ -128,7 +128,11 @@ def online_backup(
 
     def copy(temp: Path) -> None:
         with db.snapshot() as source:
-            _copy_into(source, temp, file_mode)
+            try:
+                _copy_into(source, temp, file_mode)
+            except apsw.Error as exc:
+                # Name the file being written: a full disk is the destination's.
+                raise translate(exc, path=dest) from exc
 
     return _write_verified(dest, overwrite=overwrite, copy=copy, file_mode=file_mode)
 

@@ -38,7 +38,9 @@ from pattern_db.errors import (
     DbError,
     ExtensionError,
     MigrationRequired,
+    ReadOnly,
     translate,
+    with_path,
 )
 from pattern_db.models.stats import DbStats
 from pattern_db.timeutil import now
@@ -190,9 +192,11 @@ class ConstellationDb:
         path: Path | None,
         *,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        read_only: bool = False,
     ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
+        self._read_only = read_only and path is not None
         self._lock = threading.RLock()
         self._tx_owner: int | None = None
         self._closed = False
@@ -215,13 +219,18 @@ class ConstellationDb:
         migrate: bool = True,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         backup_before_migrate: bool = True,
+        read_only: bool = False,
     ) -> ConstellationDb:
         """Open (creating it and its directories if needed) and migrate a constellation file.
 
         An existing file is checked before anything is written to it: another application's
-        database, or one written by the Rust crate, is refused and left as it was.
+        database, or one written by the Rust crate, is refused and left as it was. A file whose
+        file, directory or mount cannot be written opens read-only, like `read_only=True`:
+        reads and searches work, every write raises ReadOnly.
 
         Raises:
+            ReadOnly: a new file was asked for in a read-only directory, or a read-only file
+                needs migrating.
             MigrationRequired: `migrate=False` and the schema is older than this code.
             MigrationError: a migration failed or an applied one was edited.
             NotAConstellation: the file is another application's SQLite database, or the Rust
@@ -232,10 +241,15 @@ class ConstellationDb:
         file_path = Path(path).expanduser().absolute()
         kind = files.check_constellation(file_path)
         existed = kind is files.FileKind.CONSTELLATION
+        if kind is not files.FileKind.MISSING:
+            read_only = read_only or files.is_read_only_location(file_path)
+        elif read_only or files.is_read_only_dir(file_path.parent):
+            raise ReadOnly(file_path, "there is no database here, and none can be created")
         if not migrate and not existed:
             raise MigrationRequired(file_path, 0, migrations.latest_version())
-        files.prepare_parent(file_path)
-        db = cls(file_path, busy_timeout_ms=busy_timeout_ms)
+        if not read_only:
+            files.prepare_parent(file_path)
+        db = cls(file_path, busy_timeout_ms=busy_timeout_ms, read_only=read_only)
         try:
             db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)
         except BaseException:
@@ -261,6 +275,13 @@ class ConstellationDb:
                 pending = migrations.pending_migrations(conn)
                 if not pending:
                     return
+                if self._read_only:
+                    raise ReadOnly(
+                        self._path,
+                        f"its schema is at version {migrations.current_version(conn)} and this "
+                        f"pattern-db needs {migrations.latest_version()}; migrate it where it "
+                        "can be written",
+                    )
                 if not migrate:
                     raise MigrationRequired(
                         self._path or ":memory:",
@@ -271,7 +292,7 @@ class ConstellationDb:
                     self._backup_before_migrate(migrations.current_version(conn))
                 migrations.apply_migrations(conn)
             except apsw.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc, path=self._path) from exc
 
     def _backup_before_migrate(self, version: int) -> Path:
         assert self._path is not None
@@ -284,13 +305,16 @@ class ConstellationDb:
         if writer:
             flags |= apsw.SQLITE_OPEN_CREATE
         try:
+            if self._read_only and self._path is not None:
+                filename = files.read_only_uri(self._path)
+                flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
             conn = apsw.Connection(filename, flags=flags)
         except apsw.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc, path=self._path) from exc
         try:
             conn.setbusytimeout(self._busy_timeout_ms)
             conn.set_progress_handler(_allow_signals, _PROGRESS_STEPS)
-            if self._path is not None and writer:
+            if self._path is not None and writer and not self._read_only:
                 if scalar(conn, "PRAGMA page_count") == 0:
                     # Only a new file can choose: 8 KiB pages hold five 384-float vectors where
                     # 4 KiB pages hold two (1.07x instead of 1.34x their raw bytes).
@@ -298,12 +322,12 @@ class ConstellationDb:
                 conn.execute("PRAGMA journal_mode = WAL").fetchall()
             for name, value in _PRAGMAS:
                 conn.execute(f"PRAGMA {name} = {value}").fetchall()
-            if not writer:
+            if not writer or self._read_only:
                 # A reader that tries to write is a bug in pattern-db; make it fail loudly.
                 conn.execute("PRAGMA query_only = 1").fetchall()
         except apsw.Error as exc:
             conn.close()
-            raise translate(exc) from exc
+            raise translate(exc, path=self._path) from exc
         self._load_vec(conn)
         return conn
 
@@ -347,6 +371,11 @@ class ConstellationDb:
         return self._path
 
     @property
+    def read_only(self) -> bool:
+        """True when this handle refuses writes (asked for, or a read-only file or mount)."""
+        return self._read_only
+
+    @property
     def closed(self) -> bool:
         """True once close() has been called."""
         return self._closed
@@ -380,6 +409,11 @@ class ConstellationDb:
     def _check_open(self) -> None:
         if self._closed:
             raise DatabaseClosed("the database is closed; open it again with ConstellationDb.open")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self._read_only:
+            raise ReadOnly(self._path)
 
     def _reader_connection(self) -> apsw.Connection:
         conn: apsw.Connection | None = getattr(self._local, "conn", None)
@@ -419,7 +453,7 @@ class ConstellationDb:
 
         Commits when the block ends, rolls back on any exception.
         """
-        self._check_open()
+        self._check_writable()
         conn = self._writer
         with self._lock:
             if self._tx_owner == threading.get_ident():
@@ -432,7 +466,7 @@ class ConstellationDb:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except apsw.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc, path=self._path) from exc
             self._tx_owner = threading.get_ident()
             try:
                 yield conn
@@ -441,7 +475,12 @@ class ConstellationDb:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, DRIVER_ERRORS):
-                    raise translate(exc) from exc
+                    raise translate(exc, path=self._path) from exc
+                if isinstance(exc, DbError):
+                    # A query's own translation could not name the file (DiskFull, ReadOnly).
+                    named = with_path(exc, self._path)
+                    if named is not exc:
+                        raise named from exc
                 raise
             finally:
                 self._tx_owner = None
@@ -469,8 +508,9 @@ class ConstellationDb:
 
         Raises:
             DbError: the calling thread is inside a transaction of this handle.
+            ReadOnly: the handle is read-only.
         """
-        self._check_open()
+        self._check_writable()
         with self._lock:
             if self._tx_owner == threading.get_ident():
                 raise DbError("VACUUM and checkpoints cannot run inside db.transaction()")
@@ -492,9 +532,9 @@ class ConstellationDb:
                 yield conn
             return
         try:
-            conn = apsw.Connection(str(self._path), flags=apsw.SQLITE_OPEN_READONLY)
+            conn = files.open_read_only(self._path)
         except apsw.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc, path=self._path) from exc
         try:
             conn.setbusytimeout(self._busy_timeout_ms)
             yield conn
@@ -548,6 +588,7 @@ class ConstellationDb:
             "schema_version": version,
             "latest_schema_version": migrations.latest_version(),
             "journal_mode": journal,
+            "read_only": self._read_only,
             "path": str(self._path) if self._path else ":memory:",
         }
 

@@ -202,9 +202,11 @@ class DiskFull(DbError):
         self.path = None if path is None else str(path)
         self.detail = detail
         where = self.path or "the database"
+        # SQLite's text is "not an error" when the backup API hit the full disk: not shown.
+        shown = f" ({detail})" if detail and detail != "not an error" else ""
         super().__init__(
             f"no space left on the disk holding {where}; free some space and retry (nothing "
-            "was written)" + (f" ({detail})" if detail else "")
+            "was written)" + shown
         )
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "create_private",
     "dir_mode",
     "file_kind",
+    "is_read_only_dir",
     "is_read_only_location",
     "open_read_only",
     "prepare_destination",
@@ -149,15 +150,26 @@ def create_private(path: Path, file_mode: int = DEFAULT_FILE_MODE) -> bool:
     return True
 
 
-def is_read_only_location(path: Path) -> bool:
-    """Return True when the existing file `path`, its directory or their mount cannot be written."""
-    parent = path.parent
+def is_read_only_dir(directory: Path) -> bool:
+    """Return True when `directory` exists and no file can be created in it (mode or mount)."""
     try:
-        if os.statvfs(parent).f_flag & os.ST_RDONLY:
+        if not directory.is_dir():
+            return False
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
             return True
     except OSError:
         return False
-    return not os.access(path, os.W_OK) or not os.access(parent, os.W_OK | os.X_OK)
+    return not os.access(directory, os.W_OK | os.X_OK)
+
+
+def is_read_only_location(path: Path) -> bool:
+    """Return True when the existing file `path`, its directory or their mount cannot be written."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(path, os.W_OK) or is_read_only_dir(path.parent)
 
 
 def read_only_uri(path: Path) -> str:
@@ -173,9 +185,7 @@ def read_only_uri(path: Path) -> str:
     uri = "file:" + quote(str(path)) + "?mode=ro"
     parent = path.parent
     shm = Path(f"{path}-shm")
-    if shm.exists() or (
-        os.access(parent, os.W_OK | os.X_OK) and not os.statvfs(parent).f_flag & os.ST_RDONLY
-    ):
+    if shm.exists() or not is_read_only_dir(parent):
         return uri
     wal = Path(f"{path}-wal")
     if wal.exists() and wal.stat().st_size > 0:
