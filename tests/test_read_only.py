@@ -199,11 +199,10 @@ def test_a_full_disk_is_disk_full_naming_the_path(small_disk: Path, tmp_path: Pa
                 break
             acknowledged += 1
         assert failure is not None
-        info = pytest.ExceptionInfo.from_exc_info((DiskFull, failure, failure.__traceback__))
-        assert info.value.path == str(path)
-        assert str(path) in str(info.value)
-        assert info.value.detail is not None
-        assert "full" in info.value.detail  # SQLite's own text, kept
+        assert failure.path == str(path)
+        assert str(path) in str(failure)
+        assert failure.detail is not None
+        assert "full" in failure.detail  # SQLite's own text, kept
         assert acknowledged > 0
         with pytest.raises(DiskFull) as backup_info:
             db.backup(small_disk / "b.db")

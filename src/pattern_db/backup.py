@@ -35,6 +35,7 @@ from pattern_db.files import (
     DEFAULT_FILE_MODE,
     FileKind,
     check_constellation,
+    check_file_mode,
     create_private,
     file_kind,
     open_read_only,
@@ -235,6 +236,7 @@ def restore_backup(
         DatabaseBusy: a write transaction on `dest` lasted longer than `busy_timeout_ms`.
         DiskFull: no space left for the copy (`dest` is unchanged).
     """
+    check_file_mode(file_mode)
     backup = backup.expanduser().absolute()
     dest = dest.expanduser().absolute()
     require_file(backup, what="backup")

@@ -193,10 +193,12 @@ class ConstellationDb:
         *,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         read_only: bool = False,
+        file_mode: int = files.DEFAULT_FILE_MODE,
     ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._read_only = read_only and path is not None
+        self._file_mode = file_mode
         self._lock = threading.RLock()
         self._tx_owner: int | None = None
         self._closed = False
@@ -220,15 +222,19 @@ class ConstellationDb:
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         backup_before_migrate: bool = True,
         read_only: bool = False,
+        file_mode: int = files.DEFAULT_FILE_MODE,
     ) -> ConstellationDb:
         """Open (creating it and its directories if needed) and migrate a constellation file.
 
         An existing file is checked before anything is written to it: another application's
         database, or one written by the Rust crate, is refused and left as it was. A file whose
         file, directory or mount cannot be written opens read-only, like `read_only=True`:
-        reads and searches work, every write raises ReadOnly.
+        reads and searches work, every write raises ReadOnly. Files this creates (the database,
+        its -wal and -shm, backups) are `file_mode` (0600) and new directories 0700 (x added
+        wherever `file_mode` has r, so 0o640 gives 0750), whatever the umask.
 
         Raises:
+            InvalidData: `file_mode` is not a permission mode with owner read and write.
             ReadOnly: a new file was asked for in a read-only directory, or a read-only file
                 needs migrating.
             MigrationRequired: `migrate=False` and the schema is older than this code.
@@ -238,6 +244,7 @@ class ConstellationDb:
             CorruptDatabase: the file is not a SQLite database.
             PathError: the path is a directory, or its directory cannot be created.
         """
+        files.check_file_mode(file_mode)
         file_path = Path(path).expanduser().absolute()
         kind = files.check_constellation(file_path)
         existed = kind is files.FileKind.CONSTELLATION
@@ -248,8 +255,12 @@ class ConstellationDb:
         if not migrate and not existed:
             raise MigrationRequired(file_path, 0, migrations.latest_version())
         if not read_only:
-            files.prepare_parent(file_path)
-        db = cls(file_path, busy_timeout_ms=busy_timeout_ms, read_only=read_only)
+            files.prepare_parent(file_path, file_mode=file_mode)
+            # SQLite gives -wal and -shm the database file's mode: creating it first sets all three.
+            files.create_private(file_path, file_mode)
+        db = cls(
+            file_path, busy_timeout_ms=busy_timeout_ms, read_only=read_only, file_mode=file_mode
+        )
         try:
             db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)
         except BaseException:
@@ -643,20 +654,29 @@ class ConstellationDb:
         """Run `wal_checkpoint(TRUNCATE)`; return (busy, wal pages, pages checkpointed)."""
         return maintenance.checkpoint(self)
 
-    def backup(self, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    def backup(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        file_mode: int | None = None,
+    ) -> Path:
         """Copy the database to `dest` through SQLite's online backup API; return the path.
 
         The copy is a consistent snapshot even while other threads or processes write. It is
-        written next to `dest` first, integrity-checked, then renamed into place.
+        written next to `dest` first, integrity-checked, then renamed into place, with
+        `file_mode` (by default the handle's, 0600).
 
         Raises:
-            InvalidData: `dest` exists and `overwrite` is False.
+            InvalidData: `dest` exists and `overwrite` is False, or a bad `file_mode`.
             DbError: the copy failed its integrity check.
+            DiskFull: no space left for the copy.
         """
         from pattern_db.backup import online_backup
 
         self._check_open()
-        return online_backup(self, Path(dest), overwrite=overwrite)
+        mode = self._file_mode if file_mode is None else files.check_file_mode(file_mode)
+        return online_backup(self, Path(dest), overwrite=overwrite, file_mode=mode)
 
 
 DbOrTx = ConstellationDb | Transaction
