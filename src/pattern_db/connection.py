@@ -37,6 +37,7 @@ from pattern_db.errors import (
     DatabaseClosed,
     DbError,
     ExtensionError,
+    InvalidData,
     MigrationRequired,
     ReadOnly,
     translate,
@@ -45,7 +46,15 @@ from pattern_db.errors import (
 from pattern_db.models.stats import DbStats
 from pattern_db.timeutil import now
 
-__all__ = ["ConstellationDb", "DbOrTx", "Executor", "Transaction", "scalar"]
+__all__ = [
+    "DEFAULT_DURABILITY",
+    "DURABILITY_LEVELS",
+    "ConstellationDb",
+    "DbOrTx",
+    "Executor",
+    "Transaction",
+    "scalar",
+]
 
 T = TypeVar("T")
 
@@ -53,15 +62,21 @@ DEFAULT_BUSY_TIMEOUT_MS = 30_000
 NEW_FILE_PAGE_SIZE = 8192
 
 # Per-connection pragmas (the seed's set, plus journal_size_limit so the WAL cannot grow without
-# bound after a burst of writes). busy_timeout is set through apsw's setbusytimeout.
+# bound after a burst of writes). busy_timeout is set through apsw's setbusytimeout; synchronous
+# comes from the handle's durability.
 _PRAGMAS = (
-    ("synchronous", "NORMAL"),
     ("cache_size", "-64000"),
     ("mmap_size", "268435456"),
     ("temp_store", "MEMORY"),
     ("foreign_keys", "ON"),
     ("journal_size_limit", "67108864"),
 )
+
+# durability= of ConstellationDb.open -> PRAGMA synchronous. In WAL mode NORMAL syncs only at
+# checkpoints: a commit survives the process crashing, not the machine losing power. FULL syncs
+# the WAL at every commit: a commit survives power loss too.
+DURABILITY_LEVELS = {"normal": "NORMAL", "full": "FULL"}
+DEFAULT_DURABILITY = "normal"
 
 _COUNT_SQL = {
     "agent_count": "SELECT count(*) FROM agents",
@@ -194,7 +209,10 @@ class ConstellationDb:
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         read_only: bool = False,
         file_mode: int = files.DEFAULT_FILE_MODE,
+        durability: str = DEFAULT_DURABILITY,
     ) -> None:
+        self._synchronous = _synchronous(durability)
+        self._durability = durability
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._read_only = read_only and path is not None
@@ -223,6 +241,7 @@ class ConstellationDb:
         backup_before_migrate: bool = True,
         read_only: bool = False,
         file_mode: int = files.DEFAULT_FILE_MODE,
+        durability: str = DEFAULT_DURABILITY,
     ) -> ConstellationDb:
         """Open (creating it and its directories if needed) and migrate a constellation file.
 
@@ -232,9 +251,13 @@ class ConstellationDb:
         reads and searches work, every write raises ReadOnly. Files this creates (the database,
         its -wal and -shm, backups) are `file_mode` (0600) and new directories 0700 (x added
         wherever `file_mode` has r, so 0o640 gives 0750), whatever the umask.
+        `durability="normal"` (synchronous=NORMAL) keeps every commit through a process crash
+        but may lose the last ones on power loss; "full" (synchronous=FULL) keeps them through
+        power loss too, at the cost of a sync per commit.
 
         Raises:
-            InvalidData: `file_mode` is not a permission mode with owner read and write.
+            InvalidData: `file_mode` is not a permission mode with owner read and write, or
+                `durability` is neither "normal" nor "full".
             ReadOnly: a new file was asked for in a read-only directory, or a read-only file
                 needs migrating.
             MigrationRequired: `migrate=False` and the schema is older than this code.
@@ -245,6 +268,7 @@ class ConstellationDb:
             PathError: the path is a directory, or its directory cannot be created.
         """
         files.check_file_mode(file_mode)
+        _synchronous(durability)
         file_path = Path(path).expanduser().absolute()
         kind = files.check_constellation(file_path)
         existed = kind is files.FileKind.CONSTELLATION
@@ -259,7 +283,11 @@ class ConstellationDb:
             # SQLite gives -wal and -shm the database file's mode: creating it first sets all three.
             files.create_private(file_path, file_mode)
         db = cls(
-            file_path, busy_timeout_ms=busy_timeout_ms, read_only=read_only, file_mode=file_mode
+            file_path,
+            busy_timeout_ms=busy_timeout_ms,
+            read_only=read_only,
+            file_mode=file_mode,
+            durability=durability,
         )
         try:
             db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)
@@ -331,6 +359,7 @@ class ConstellationDb:
                     # 4 KiB pages hold two (1.07x instead of 1.34x their raw bytes).
                     conn.execute(f"PRAGMA page_size = {NEW_FILE_PAGE_SIZE}").fetchall()
                 conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}").fetchall()
             for name, value in _PRAGMAS:
                 conn.execute(f"PRAGMA {name} = {value}").fetchall()
             if not writer or self._read_only:
@@ -380,6 +409,11 @@ class ConstellationDb:
     def path(self) -> Path | None:
         """The database file, or None for an in-memory database."""
         return self._path
+
+    @property
+    def durability(self) -> str:
+        """The durability level: "normal" (survives process crashes) or "full" (power loss)."""
+        return self._durability
 
     @property
     def read_only(self) -> bool:
@@ -600,6 +634,7 @@ class ConstellationDb:
             "latest_schema_version": migrations.latest_version(),
             "journal_mode": journal,
             "read_only": self._read_only,
+            "durability": self._durability,
             "path": str(self._path) if self._path else ":memory:",
         }
 
@@ -680,6 +715,16 @@ class ConstellationDb:
 
 
 DbOrTx = ConstellationDb | Transaction
+
+
+def _synchronous(durability: str) -> str:
+    level = DURABILITY_LEVELS.get(durability) if isinstance(durability, str) else None
+    if level is None:
+        raise InvalidData(
+            f"durability must be 'normal' (survives process crashes) or 'full' (survives power "
+            f"loss too), got {durability!r}"
+        )
+    return level
 
 
 def _file_size(path: Path) -> int:
