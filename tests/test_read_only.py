@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pattern_db import ConstellationDb, fts, vector
+from pattern_db.backup import restore_backup
 from pattern_db.errors import DiskFull, ReadOnly
 from pattern_db.memory_docs import MemoryDocs
 from pattern_db.models import Agent, Message
@@ -113,6 +114,9 @@ def test_a_read_only_directory_opens_immutable_after_a_clean_close(
     with ConstellationDb.open(ro / "c.db") as db:
         _check_reads_work_and_writes_refused(db, ro / "c.db")
         copy = db.backup(tmp_path / "copy.db")  # backups read, so they work too
+    with pytest.raises(ReadOnly) as info:
+        restore_backup(copy, ro / "c.db", overwrite=True)
+    assert info.value.path == str(ro / "c.db")
     assert _digest(rw) == before
     with ConstellationDb.open(copy) as db:
         assert not db.read_only

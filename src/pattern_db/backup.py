@@ -29,6 +29,7 @@ from pattern_db.errors import (
     DbError,
     DestinationExists,
     InvalidData,
+    ReadOnly,
     translate,
 )
 from pattern_db.files import (
@@ -38,6 +39,7 @@ from pattern_db.files import (
     check_file_mode,
     create_private,
     file_kind,
+    is_read_only_location,
     open_read_only,
     prepare_destination,
     remove_with_sidecars,
@@ -235,6 +237,7 @@ def restore_backup(
         NotAConstellation: `backup` is another application's database.
         DatabaseBusy: a write transaction on `dest` lasted longer than `busy_timeout_ms`.
         DiskFull: no space left for the copy (`dest` is unchanged).
+        ReadOnly: `dest` is on a read-only file, directory or mount.
     """
     check_file_mode(file_mode)
     backup = backup.expanduser().absolute()
@@ -257,6 +260,8 @@ def restore_backup(
         )
     if not overwrite:
         raise DestinationExists(dest)
+    if is_read_only_location(dest):
+        raise ReadOnly(dest, "a backup cannot be restored into it")
     temp = _temp_beside(dest)
     remove_with_sidecars(temp)
     try:

@@ -197,10 +197,16 @@ def read_only_uri(path: Path) -> str:
     return uri + "&immutable=1"
 
 
-def open_read_only(path: Path) -> apsw.Connection:
-    """Open `path` read-only, wherever it is (see `read_only_uri`)."""
+def open_read_only(path: Path, *, busy_timeout_ms: int = 30_000) -> apsw.Connection:
+    """Open `path` read-only, wherever it is (see `read_only_uri`).
+
+    With a busy timeout: a reader of a WAL file waits while another process's first connection
+    rebuilds the -shm, instead of failing with "database is locked".
+    """
     flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
-    return apsw.Connection(read_only_uri(path), flags=flags)
+    conn = apsw.Connection(read_only_uri(path), flags=flags)
+    conn.setbusytimeout(busy_timeout_ms)
+    return conn
 
 
 def require_file(path: Path, *, what: str = "database") -> None:
