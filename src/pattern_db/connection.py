@@ -37,13 +37,24 @@ from pattern_db.errors import (
     DatabaseClosed,
     DbError,
     ExtensionError,
+    InvalidData,
     MigrationRequired,
+    ReadOnly,
     translate,
+    with_path,
 )
 from pattern_db.models.stats import DbStats
 from pattern_db.timeutil import now
 
-__all__ = ["ConstellationDb", "DbOrTx", "Executor", "Transaction", "scalar"]
+__all__ = [
+    "DEFAULT_DURABILITY",
+    "DURABILITY_LEVELS",
+    "ConstellationDb",
+    "DbOrTx",
+    "Executor",
+    "Transaction",
+    "scalar",
+]
 
 T = TypeVar("T")
 
@@ -51,15 +62,21 @@ DEFAULT_BUSY_TIMEOUT_MS = 30_000
 NEW_FILE_PAGE_SIZE = 8192
 
 # Per-connection pragmas (the seed's set, plus journal_size_limit so the WAL cannot grow without
-# bound after a burst of writes). busy_timeout is set through apsw's setbusytimeout.
+# bound after a burst of writes). busy_timeout is set through apsw's setbusytimeout; synchronous
+# comes from the handle's durability.
 _PRAGMAS = (
-    ("synchronous", "NORMAL"),
     ("cache_size", "-64000"),
     ("mmap_size", "268435456"),
     ("temp_store", "MEMORY"),
     ("foreign_keys", "ON"),
     ("journal_size_limit", "67108864"),
 )
+
+# durability= of ConstellationDb.open -> PRAGMA synchronous. In WAL mode NORMAL syncs only at
+# checkpoints: a commit survives the process crashing, not the machine losing power. FULL syncs
+# the WAL at every commit: a commit survives power loss too.
+DURABILITY_LEVELS = {"normal": "NORMAL", "full": "FULL"}
+DEFAULT_DURABILITY = "normal"
 
 _COUNT_SQL = {
     "agent_count": "SELECT count(*) FROM agents",
@@ -190,9 +207,16 @@ class ConstellationDb:
         path: Path | None,
         *,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        read_only: bool = False,
+        file_mode: int = files.DEFAULT_FILE_MODE,
+        durability: str = DEFAULT_DURABILITY,
     ) -> None:
+        self._synchronous = _synchronous(durability)
+        self._durability = durability
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
+        self._read_only = read_only and path is not None
+        self._file_mode = file_mode
         self._lock = threading.RLock()
         self._tx_owner: int | None = None
         self._closed = False
@@ -215,13 +239,27 @@ class ConstellationDb:
         migrate: bool = True,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         backup_before_migrate: bool = True,
+        read_only: bool = False,
+        file_mode: int = files.DEFAULT_FILE_MODE,
+        durability: str = DEFAULT_DURABILITY,
     ) -> ConstellationDb:
         """Open (creating it and its directories if needed) and migrate a constellation file.
 
         An existing file is checked before anything is written to it: another application's
-        database, or one written by the Rust crate, is refused and left as it was.
+        database, or one written by the Rust crate, is refused and left as it was. A file whose
+        file, directory or mount cannot be written opens read-only, like `read_only=True`:
+        reads and searches work, every write raises ReadOnly. Files this creates (the database,
+        its -wal and -shm, backups) are `file_mode` (0600) and new directories 0700 (x added
+        wherever `file_mode` has r, so 0o640 gives 0750), whatever the umask.
+        `durability="normal"` (synchronous=NORMAL) keeps every commit through a process crash
+        but may lose the last ones on power loss; "full" (synchronous=FULL) keeps them through
+        power loss too, at the cost of a sync per commit.
 
         Raises:
+            InvalidData: `file_mode` is not a permission mode with owner read and write, or
+                `durability` is neither "normal" nor "full".
+            ReadOnly: a new file was asked for in a read-only directory, or a read-only file
+                needs migrating.
             MigrationRequired: `migrate=False` and the schema is older than this code.
             MigrationError: a migration failed or an applied one was edited.
             NotAConstellation: the file is another application's SQLite database, or the Rust
@@ -229,13 +267,28 @@ class ConstellationDb:
             CorruptDatabase: the file is not a SQLite database.
             PathError: the path is a directory, or its directory cannot be created.
         """
+        files.check_file_mode(file_mode)
+        _synchronous(durability)
         file_path = Path(path).expanduser().absolute()
         kind = files.check_constellation(file_path)
         existed = kind is files.FileKind.CONSTELLATION
+        if kind is not files.FileKind.MISSING:
+            read_only = read_only or files.is_read_only_location(file_path)
+        elif read_only or files.is_read_only_dir(file_path.parent):
+            raise ReadOnly(file_path, "there is no database here, and none can be created")
         if not migrate and not existed:
             raise MigrationRequired(file_path, 0, migrations.latest_version())
-        files.prepare_parent(file_path)
-        db = cls(file_path, busy_timeout_ms=busy_timeout_ms)
+        if not read_only:
+            files.prepare_parent(file_path, file_mode=file_mode)
+            # SQLite gives -wal and -shm the database file's mode: creating it first sets all three.
+            files.create_private(file_path, file_mode)
+        db = cls(
+            file_path,
+            busy_timeout_ms=busy_timeout_ms,
+            read_only=read_only,
+            file_mode=file_mode,
+            durability=durability,
+        )
         try:
             db._prepare_schema(migrate=migrate, backup=backup_before_migrate and existed)
         except BaseException:
@@ -261,6 +314,13 @@ class ConstellationDb:
                 pending = migrations.pending_migrations(conn)
                 if not pending:
                     return
+                if self._read_only:
+                    raise ReadOnly(
+                        self._path,
+                        f"its schema is at version {migrations.current_version(conn)} and this "
+                        f"pattern-db needs {migrations.latest_version()}; migrate it where it "
+                        "can be written",
+                    )
                 if not migrate:
                     raise MigrationRequired(
                         self._path or ":memory:",
@@ -271,7 +331,7 @@ class ConstellationDb:
                     self._backup_before_migrate(migrations.current_version(conn))
                 migrations.apply_migrations(conn)
             except apsw.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc, path=self._path) from exc
 
     def _backup_before_migrate(self, version: int) -> Path:
         assert self._path is not None
@@ -284,26 +344,30 @@ class ConstellationDb:
         if writer:
             flags |= apsw.SQLITE_OPEN_CREATE
         try:
+            if self._read_only and self._path is not None:
+                filename = files.read_only_uri(self._path)
+                flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
             conn = apsw.Connection(filename, flags=flags)
         except apsw.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc, path=self._path) from exc
         try:
             conn.setbusytimeout(self._busy_timeout_ms)
             conn.set_progress_handler(_allow_signals, _PROGRESS_STEPS)
-            if self._path is not None and writer:
+            if self._path is not None and writer and not self._read_only:
                 if scalar(conn, "PRAGMA page_count") == 0:
                     # Only a new file can choose: 8 KiB pages hold five 384-float vectors where
                     # 4 KiB pages hold two (1.07x instead of 1.34x their raw bytes).
                     conn.execute(f"PRAGMA page_size = {NEW_FILE_PAGE_SIZE}").fetchall()
                 conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}").fetchall()
             for name, value in _PRAGMAS:
                 conn.execute(f"PRAGMA {name} = {value}").fetchall()
-            if not writer:
+            if not writer or self._read_only:
                 # A reader that tries to write is a bug in pattern-db; make it fail loudly.
                 conn.execute("PRAGMA query_only = 1").fetchall()
         except apsw.Error as exc:
             conn.close()
-            raise translate(exc) from exc
+            raise translate(exc, path=self._path) from exc
         self._load_vec(conn)
         return conn
 
@@ -347,6 +411,16 @@ class ConstellationDb:
         return self._path
 
     @property
+    def durability(self) -> str:
+        """The durability level: "normal" (survives process crashes) or "full" (power loss)."""
+        return self._durability
+
+    @property
+    def read_only(self) -> bool:
+        """True when this handle refuses writes (asked for, or a read-only file or mount)."""
+        return self._read_only
+
+    @property
     def closed(self) -> bool:
         """True once close() has been called."""
         return self._closed
@@ -380,6 +454,11 @@ class ConstellationDb:
     def _check_open(self) -> None:
         if self._closed:
             raise DatabaseClosed("the database is closed; open it again with ConstellationDb.open")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self._read_only:
+            raise ReadOnly(self._path)
 
     def _reader_connection(self) -> apsw.Connection:
         conn: apsw.Connection | None = getattr(self._local, "conn", None)
@@ -419,7 +498,7 @@ class ConstellationDb:
 
         Commits when the block ends, rolls back on any exception.
         """
-        self._check_open()
+        self._check_writable()
         conn = self._writer
         with self._lock:
             if self._tx_owner == threading.get_ident():
@@ -432,7 +511,7 @@ class ConstellationDb:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except apsw.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc, path=self._path) from exc
             self._tx_owner = threading.get_ident()
             try:
                 yield conn
@@ -441,7 +520,12 @@ class ConstellationDb:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, DRIVER_ERRORS):
-                    raise translate(exc) from exc
+                    raise translate(exc, path=self._path) from exc
+                if isinstance(exc, DbError):
+                    # A query's own translation could not name the file (DiskFull, ReadOnly).
+                    named = with_path(exc, self._path)
+                    if named is not exc:
+                        raise named from exc
                 raise
             finally:
                 self._tx_owner = None
@@ -469,8 +553,9 @@ class ConstellationDb:
 
         Raises:
             DbError: the calling thread is inside a transaction of this handle.
+            ReadOnly: the handle is read-only.
         """
-        self._check_open()
+        self._check_writable()
         with self._lock:
             if self._tx_owner == threading.get_ident():
                 raise DbError("VACUUM and checkpoints cannot run inside db.transaction()")
@@ -492,9 +577,9 @@ class ConstellationDb:
                 yield conn
             return
         try:
-            conn = apsw.Connection(str(self._path), flags=apsw.SQLITE_OPEN_READONLY)
+            conn = files.open_read_only(self._path)
         except apsw.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc, path=self._path) from exc
         try:
             conn.setbusytimeout(self._busy_timeout_ms)
             yield conn
@@ -548,6 +633,8 @@ class ConstellationDb:
             "schema_version": version,
             "latest_schema_version": migrations.latest_version(),
             "journal_mode": journal,
+            "read_only": self._read_only,
+            "durability": self._durability,
             "path": str(self._path) if self._path else ":memory:",
         }
 
@@ -602,23 +689,42 @@ class ConstellationDb:
         """Run `wal_checkpoint(TRUNCATE)`; return (busy, wal pages, pages checkpointed)."""
         return maintenance.checkpoint(self)
 
-    def backup(self, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    def backup(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        file_mode: int | None = None,
+    ) -> Path:
         """Copy the database to `dest` through SQLite's online backup API; return the path.
 
         The copy is a consistent snapshot even while other threads or processes write. It is
-        written next to `dest` first, integrity-checked, then renamed into place.
+        written next to `dest` first, integrity-checked, then renamed into place, with
+        `file_mode` (by default the handle's, 0600).
 
         Raises:
-            InvalidData: `dest` exists and `overwrite` is False.
+            InvalidData: `dest` exists and `overwrite` is False, or a bad `file_mode`.
             DbError: the copy failed its integrity check.
+            DiskFull: no space left for the copy.
         """
         from pattern_db.backup import online_backup
 
         self._check_open()
-        return online_backup(self, Path(dest), overwrite=overwrite)
+        mode = self._file_mode if file_mode is None else files.check_file_mode(file_mode)
+        return online_backup(self, Path(dest), overwrite=overwrite, file_mode=mode)
 
 
 DbOrTx = ConstellationDb | Transaction
+
+
+def _synchronous(durability: str) -> str:
+    level = DURABILITY_LEVELS.get(durability) if isinstance(durability, str) else None
+    if level is None:
+        raise InvalidData(
+            f"durability must be 'normal' (survives process crashes) or 'full' (survives power "
+            f"loss too), got {durability!r}"
+        )
+    return level
 
 
 def _file_size(path: Path) -> int:

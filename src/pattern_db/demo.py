@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from pattern_db import fts, ids
+from pattern_db.backup import empty_live_database
 from pattern_db.connection import ConstellationDb
-from pattern_db.files import prepare_destination, remove_with_sidecars
+from pattern_db.files import prepare_destination
 from pattern_db.memory_docs import MemoryDocs
 from pattern_db.models import (
     Agent,
@@ -57,7 +58,8 @@ def create_demo(path: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
         PathError: `path` is a directory, or its directory cannot be created.
     """
     path = prepare_destination(path, overwrite=overwrite)
-    remove_with_sidecars(path)
+    # Emptied in place, never deleted: a process holding the old file would go on using it.
+    empty_live_database(path)
     start = datetime.now(UTC) - timedelta(minutes=10)
     agents = [
         Agent(name="Pattern", model_provider="anthropic", model_name="claude-sonnet-4"),

@@ -24,6 +24,7 @@ __all__ = [
     "DbError",
     "DestinationExists",
     "DimensionMismatch",
+    "DiskFull",
     "ExtensionError",
     "ImportFailed",
     "InvalidData",
@@ -32,8 +33,10 @@ __all__ = [
     "NotAConstellation",
     "NotFound",
     "PathError",
+    "ReadOnly",
     "translate",
     "translate_errors",
+    "with_path",
 ]
 
 
@@ -173,6 +176,40 @@ class DatabaseBusy(DbError):
     """The database stayed locked by another connection for longer than the busy timeout."""
 
 
+class ReadOnly(DbError):
+    """A write was asked of a database opened read-only (asked for, or a read-only file/mount).
+
+    `detail` is SQLite's own text when SQLite refused the write.
+    """
+
+    def __init__(self, path: str | Path | None, detail: str | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.detail = detail
+        where = self.path or "the database"
+        super().__init__(
+            f"{where} is open read-only (a read-only file, directory or mount, or "
+            "read_only=True); writes are refused, reads work" + (f" ({detail})" if detail else "")
+        )
+
+
+class DiskFull(DbError):
+    """The disk holding the database (or the file being written) has no space left.
+
+    `detail` is SQLite's own text; the database is unchanged (the write rolled back).
+    """
+
+    def __init__(self, path: str | Path | None, detail: str | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.detail = detail
+        where = self.path or "the database"
+        # SQLite's text is "not an error" when the backup API hit the full disk: not shown.
+        shown = f" ({detail})" if detail and detail != "not an error" else ""
+        super().__init__(
+            f"no space left on the disk holding {where}; free some space and retry (nothing "
+            "was written)" + shown
+        )
+
+
 class DatabaseClosed(DbError):
     """The database handle was used after close()."""
 
@@ -209,11 +246,13 @@ def translate(
     entity_id: object = None,
     *,
     record: object = None,
+    path: str | Path | None = None,
 ) -> DbError:
     """Return the DbError for an apsw error, classified by its extended result code.
 
     `record` (a Struct or a mapping of column values) lets a unique clash name the values that
-    clashed. Example: `raise translate(exc, "agent", "a1", record=agent) from exc`.
+    clashed; `path` names the file in ReadOnly and DiskFull. Example:
+    `raise translate(exc, "agent", "a1", record=agent) from exc`.
     """
     if isinstance(exc, UnicodeEncodeError):
         return InvalidData(
@@ -248,6 +287,10 @@ def translate(
         return DatabaseBusy(
             f"database is locked by another connection ({message}); retry, or raise busy_timeout_ms"
         )
+    if isinstance(exc, apsw.ReadOnlyError):
+        return ReadOnly(path, message)
+    if isinstance(exc, apsw.FullError):
+        return DiskFull(path, message)
     if isinstance(exc, apsw.ConnectionClosedError | apsw.CursorClosedError):
         return DatabaseClosed("the database handle is closed; open it again")
     if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
@@ -258,6 +301,15 @@ def translate(
     if isinstance(exc, apsw.TooBigError | apsw.MismatchError | apsw.RangeError):
         return InvalidData(message)
     return DbError(f"SQLite error: {message}")
+
+
+def with_path(exc: DbError, path: str | Path | None) -> DbError:
+    """Return `exc` naming `path` when it is a ReadOnly or DiskFull that names no file yet."""
+    if isinstance(exc, ReadOnly | DiskFull) and exc.path is None and path is not None:
+        named = type(exc)(path, exc.detail)
+        named.__cause__ = exc.__cause__
+        return named
+    return exc
 
 
 def _value_of(record: object, column: str) -> object:

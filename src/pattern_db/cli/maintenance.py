@@ -52,11 +52,29 @@ def restore(
     overwrite: OverwriteFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Restore BACKUP_FILE to DEST after checking it (stop anything using DEST first).
+    """Restore BACKUP_FILE to DEST after checking it (safe while agents have DEST open).
+
+    An existing DEST is restored in place: open handles see the backup's content from their
+    next transaction on, and nothing they write afterwards is lost.
 
     Example: pattern-db restore --overwrite backups/2026-12-02.db data/constellation.db
     """
-    written = restore_backup(backup_file, dest, overwrite=overwrite)
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("restoring"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("restore", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        written = restore_backup(backup_file, dest, overwrite=overwrite, progress=progress)
     with ConstellationDb.open(written) as db:
         version = db.schema_version()
     if as_json:

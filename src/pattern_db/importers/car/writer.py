@@ -15,6 +15,8 @@ from typing import IO, Any
 
 import msgspec
 
+from pattern_db.files import prepare_parent
+
 __all__ = ["RUST_BLOCK_LIMIT", "CarWriter", "block_cid"]
 
 # The Rust tools refuse blocks over this size; larger ones are written but reported.
@@ -54,7 +56,7 @@ class CarWriter:
 
     def __init__(self, dest: Path) -> None:
         self.dest = dest
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        prepare_parent(dest)  # missing directories 0700 whatever the umask
         self._body: IO[bytes] = tempfile.TemporaryFile(dir=dest.parent)  # noqa: SIM115
         self._seen: set[bytes] = set()
         self.blocks = 0
