@@ -5,9 +5,9 @@ the wall-clock time (time.time()) at which every child starts. KIND is
 - `messages`: AMOUNT calls of `create_message` (one transaction each), as fast as it can;
 - `edits`: `MemoryDocs.append` to the block labelled NAME for AMOUNT seconds, as fast as it can;
 - `occasional`: one `create_message` every 20 ms for AMOUNT seconds.
-Prints {"started": t, "finished": t, "calls": n, "worst": s, "latencies": [s, ...]} (wall-clock
-times; latencies only when occasional). The write queue follows PATTERN_DB_WRITE_QUEUE, set by
-the parent.
+Prints {"started": t, "finished": t, "startup_cpu": s, "calls": n, "worst": s, "latencies": [...]}
+(wall-clock times; the CPU seconds spent before "ready"; latencies only when occasional). The
+write queue follows PATTERN_DB_WRITE_QUEUE, set by the parent.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def run(kind: str, path: str, name: str, amount: float) -> dict[str, object]:
     with ConstellationDb.open(path) as db:
         docs = MemoryDocs(db)
         block_id = docs.resolve(name, "notes") if kind == "edits" else ""
+        startup = time.process_time()
         print("ready", flush=True)
         start_at = float(sys.stdin.readline())
         time.sleep(max(0.0, start_at - time.time()))
@@ -70,6 +71,7 @@ def run(kind: str, path: str, name: str, amount: float) -> dict[str, object]:
         finished = wall_started + time.perf_counter() - started
     result: dict[str, object] = {
         "started": wall_started,
+        "startup_cpu": startup,
         "finished": finished,
         "calls": calls,
         "worst": max(latencies, default=0.0),

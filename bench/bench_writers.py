@@ -17,8 +17,10 @@ Run: `.venv/bin/python -m bench.bench_writers` (about 40 s; `--full` for 4x the 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,18 +41,22 @@ WRITERS = (1, 8, 16)
 CALLS = {1: 800, 8: 150, 16: 100}
 OCCASIONAL_SECONDS = 4.0
 START_DELAY_S = 0.3
+_RUNS = itertools.count()
 
 
 def _agent(agent_id: str) -> Agent:
     return Agent(id=agent_id, name=agent_id, model_provider="anthropic", model_name="claude")
 
 
-def _prepare(path: Path, writers: int) -> None:
+def _prepare(folder: Path, name: str, writers: int) -> Path:
+    """Create a fresh file with an agent per writer and the editor's block; return its path."""
+    path = folder / f"{next(_RUNS)}-{name}.db"
     with ConstellationDb.open(path) as db:
         for i in range(writers):
             create_agent(db, _agent(f"w{i}"))
         create_agent(db, _agent("editor"))
         MemoryDocs(db).create_block("editor", "notes", "start", char_limit=10_000_000)
+    return path
 
 
 def _spawn(kind: str, path: Path, name: str, amount: float, queue: bool) -> subprocess.Popen[str]:
@@ -91,11 +97,17 @@ def _run_together(children: list[subprocess.Popen[str]]) -> tuple[list[dict[str,
     return results, start_at
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def throughput(folder: Path, writers: int, calls: int, queue: bool) -> dict[str, Any]:
-    path = folder / f"w{writers}-{'queue' if queue else 'busy'}.db"
-    _prepare(path, writers)
+    path = _prepare(folder, f"w{writers}-{'queue' if queue else 'busy'}", writers)
+    before = _children_cpu()
     children = [_spawn("messages", path, f"w{i}", calls, queue) for i in range(writers)]
     results, _ = _run_together(children)
+    cpu = _children_cpu() - before - sum(r["startup_cpu"] for r in results)
     times = [r["took"] for r in results]
     wall = max(times)
     return {
@@ -105,12 +117,12 @@ def throughput(folder: Path, writers: int, calls: int, queue: bool) -> dict[str,
         "writes_per_s": writers * calls / wall,
         "worst_ms": max(r["worst"] for r in results) * 1000,
         "spread": max(times) / min(times),
+        "cpu_ms_per_write": cpu / (writers * calls) * 1000,
     }
 
 
 def occasional(folder: Path, queue: bool) -> dict[str, Any]:
-    path = folder / f"occasional-{'queue' if queue else 'busy'}.db"
-    _prepare(path, 1)
+    path = _prepare(folder, f"occasional-{'queue' if queue else 'busy'}", 1)
     editor = _spawn("edits", path, "editor", OCCASIONAL_SECONDS, queue)
     writer = _spawn("occasional", path, "w0", OCCASIONAL_SECONDS, queue)
     (edits, writes), _ = _run_together([editor, writer])
