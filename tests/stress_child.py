@@ -125,15 +125,14 @@ def mixed(path: str, agent: str, seed: str, count: str) -> None:
             i += 1
 
 
-def reader(path: str, seconds: str, agents: str) -> None:
-    """Read messages, search and memory for `seconds`; print how many reads were made."""
+def reader(path: str, stop: str, agents: str) -> None:
+    """Read messages, search and memory until the file `stop` exists; print the rounds made."""
     names = agents.split(",")
     reads = 0
     with ConstellationDb.open(path) as db:
         docs = MemoryDocs(db)
         blocks = [docs.resolve(name, "notes") for name in names]
-        ends = time.monotonic() + float(seconds)
-        while time.monotonic() < ends:
+        while not os.path.exists(stop):
             name = names[reads % len(names)]
             mq.get_messages(db, name, limit=20)
             fts.search_messages(db, random.choice(WORDS), agent_id=name, limit=5)
