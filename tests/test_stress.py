@@ -30,6 +30,8 @@ from pattern_db.queries.memory import archival
 pytestmark = pytest.mark.slow
 
 CHILD = Path(__file__).with_name("stress_child.py")
+WRITERS = 6
+WRITES_EACH = 500
 WAL_LIMIT = 67_108_864  # journal_size_limit of every connection (connection._PRAGMAS)
 
 
@@ -114,7 +116,7 @@ def _integrity(path: Path) -> list[str]:
 
 def test_writers_readers_and_backups_together_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "stress.db"
-    agents = [f"s{i}" for i in range(4)]
+    agents = [f"s{i}" for i in range(WRITERS)]
     _prepare(path, agents)
     stop = tmp_path / "stop"
     readers = [
@@ -126,7 +128,7 @@ def test_writers_readers_and_backups_together_lose_nothing(tmp_path: Path) -> No
         )
         for _ in range(2)
     ]
-    writers = [_Writer(path, name, "load", 250) for name in agents]
+    writers = [_Writer(path, name, "load", WRITES_EACH) for name in agents]
     backups: list[Path] = []
     with ConstellationDb.open(path) as db:
         while any(w.proc.poll() is None for w in writers):
@@ -140,8 +142,9 @@ def test_writers_readers_and_backups_together_lose_nothing(tmp_path: Path) -> No
         assert int(out) > 0
 
     acks = [ack for w in writers for ack in w.acks]
-    assert len(acks) == 4 * 250
+    assert len(acks) == WRITERS * WRITES_EACH
     assert _missing(path, acks) == []
+    print(f"{len(acks)} acknowledged writes, 0 lost, {len(backups)} backups")
     with ConstellationDb.open(path) as db:
         assert db.verify() == []
     assert backups
@@ -173,6 +176,7 @@ def test_writers_killed_with_sigkill_lose_no_acknowledged_write(tmp_path: Path) 
     with ConstellationDb.open(path) as db:
         assert db.verify() == []
     assert len(acknowledged) > cycles * len(agents)
+    print(f"{cycles} kill -9 cycles, {len(acknowledged)} acknowledged writes, 0 lost")
 
 
 def _wait_for_first_acks(writers: list[_Writer]) -> None:
@@ -252,6 +256,7 @@ def test_the_wal_is_bounded_again_once_a_long_reader_leaves(tmp_path: Path) -> N
         # Next commits checkpoint everything, restart the WAL and cut it to the limit.
         n = _write(db, n, 100)
         assert _wal_size(path) <= WAL_LIMIT < held
+        print(f"WAL {held} bytes under a long reader, {_wal_size(path)} once it left")
         # As much again with no reader: autocheckpoints keep it within the limit.
         while n < 2 * pinned + 100:
             n = _write(db, n, 100)
