@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "pattern_db"
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("errors", "timeutil", "ids", "_validate", "models", "demo_corpus")),
     (1, ("codec", "compression", "files", "_vec_loader", "migrate", "maintenance", "connection")),
+    (1, ("_write_queue",)),
     (1, ("backup",)),
     (2, ("queries",)),
     (3, ("search", "fts", "vector")),

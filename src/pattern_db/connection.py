@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import apsw
 
-from pattern_db import _vec_loader, files, maintenance
+from pattern_db import _vec_loader, _write_queue, files, maintenance
 from pattern_db import migrate as migrations
 from pattern_db.errors import (
     DRIVER_ERRORS,
@@ -94,6 +94,8 @@ _COUNT_SQL = {
 # SQLite calls back into Python this often (virtual machine steps) during a statement, which lets
 # a pending Ctrl-C (or any signal handler) run and interrupt a long query. About 0.1% overhead.
 _PROGRESS_STEPS = 50_000
+
+_NO_QUEUE_YET = object()
 
 
 def _allow_signals() -> bool:
@@ -201,6 +203,9 @@ class Transaction:
 
 class ConstellationDb:
     """A constellation's database. Open with `ConstellationDb.open(path)` or `open_in_memory()`."""
+
+    # The file's write queue, opened on the first write (None: no queue for this handle).
+    _queue: _write_queue.WriteQueue | object | None = _NO_QUEUE_YET
 
     def __init__(
         self,
@@ -394,6 +399,8 @@ class ConstellationDb:
             for conn in readers:
                 conn.close()
             self._writer.close()
+            if isinstance(self._queue, _write_queue.WriteQueue):
+                self._queue.close()
             with self._state_lock:
                 self._state.clear()
 
@@ -508,27 +515,39 @@ class ConstellationDb:
                 except DRIVER_ERRORS as exc:
                     raise translate(exc) from exc
                 return
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except apsw.Error as exc:
-                raise translate(exc, path=self._path) from exc
-            self._tx_owner = threading.get_ident()
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, DRIVER_ERRORS):
+            with self._write_turn():
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except apsw.Error as exc:
                     raise translate(exc, path=self._path) from exc
-                if isinstance(exc, DbError):
-                    # A query's own translation could not name the file (DiskFull, ReadOnly).
-                    named = with_path(exc, self._path)
-                    if named is not exc:
-                        raise named from exc
-                raise
-            finally:
-                self._tx_owner = None
+                self._tx_owner = threading.get_ident()
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    if isinstance(exc, DRIVER_ERRORS):
+                        raise translate(exc, path=self._path) from exc
+                    if isinstance(exc, DbError):
+                        # A query's own translation could not name the file (DiskFull, ReadOnly).
+                        named = with_path(exc, self._path)
+                        if named is not exc:
+                            raise named from exc
+                    raise
+                finally:
+                    self._tx_owner = None
+
+    def _write_turn(self) -> contextlib.AbstractContextManager[None]:
+        """Wait for this handle's turn among every process writing the file (`_write_queue`)."""
+        if self._path is None:
+            return contextlib.nullcontext()
+        queue = self._queue
+        if queue is _NO_QUEUE_YET:
+            queue = self._queue = _write_queue.open_queue(self._path)
+        if not isinstance(queue, _write_queue.WriteQueue):
+            return contextlib.nullcontext()
+        return queue.turn(self._busy_timeout_ms / 1000)
 
     @contextmanager
     def transaction(self, *, savepoints: bool = True) -> Iterator[Transaction]:

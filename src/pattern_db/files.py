@@ -246,6 +246,8 @@ def file_kind(path: Path) -> tuple[FileKind, list[str]]:
     except apsw.Error as exc:
         raise PathError(path, f"cannot be read: {exc}") from None
     try:
+        # Another process may be recovering the WAL after a crash: wait as a connection would.
+        conn.setbusytimeout(30_000)
         tables = [str(row[0]) for row in conn.execute(_TABLES)]
     except (apsw.NotADBError, apsw.CorruptError):
         return FileKind.NOT_SQLITE, []
