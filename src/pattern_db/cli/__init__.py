@@ -4,7 +4,16 @@
 commands and registers itself on import.
 """
 
-from pattern_db.cli import database, demo, global_cmds, importers, index, maintenance, mcp
+from pattern_db.cli import (
+    database,
+    demo,
+    global_cmds,
+    importers,
+    index,
+    maintenance,
+    mcp,
+    search,
+)
 from pattern_db.cli._app import app, main
 
 __all__ = [
@@ -17,4 +26,5 @@ __all__ = [
     "main",
     "maintenance",
     "mcp",
+    "search",
 ]
