@@ -13,6 +13,7 @@ from pattern_db.cli import (
     maintenance,
     mcp,
     search,
+    verify,
 )
 from pattern_db.cli._app import app, main
 
@@ -27,4 +28,5 @@ __all__ = [
     "maintenance",
     "mcp",
     "search",
+    "verify",
 ]

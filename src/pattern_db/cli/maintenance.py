@@ -1,4 +1,7 @@
-"""Commands that keep a constellation file healthy: backup, restore, vacuum, checkpoint, verify."""
+"""Commands that keep a constellation file healthy: backup, restore, vacuum, checkpoint.
+
+`verify` is in `pattern_db.cli.verify`.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +16,12 @@ from pattern_db.cli._app import (
     JsonFlag,
     OverwriteFlag,
     app,
-    err,
     human_size,
     out,
     print_json,
 )
 from pattern_db.cli.database import open_existing
 from pattern_db.connection import ConstellationDb
-from pattern_db.errors import CorruptDatabase, NotAConstellation
 
 
 @app.command()
@@ -98,26 +99,3 @@ def checkpoint(path: DbPath, as_json: JsonFlag = False) -> None:
         print_json(result)
     else:
         out.print(f"checkpointed {done} of {wal_pages} WAL pages" + (" (busy)" if busy else ""))
-
-
-@app.command()
-def verify(path: DbPath, as_json: JsonFlag = False) -> None:
-    """Check PATH's pages, foreign keys, full-text indexes and migration history.
-
-    Example: pattern-db verify --json data/constellation.db
-    """
-    try:
-        with open_existing(path) as db:
-            problems = db.verify()
-    except (CorruptDatabase, NotAConstellation) as exc:
-        # The file itself is the problem: report it like any other finding.
-        problems = [f"file: {getattr(exc, 'detail', None) or exc}"]
-    if as_json:
-        print_json({"ok": not problems, "problems": problems})
-    elif problems:
-        for problem in problems:
-            err.print(f"problem: {problem}", markup=False)
-    else:
-        out.print(f"{path}: ok", markup=False)
-    if problems:
-        raise typer.Exit(1)
