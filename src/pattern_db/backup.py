@@ -17,7 +17,7 @@ import apsw
 
 from pattern_db.errors import CorruptDatabase, DbError, InvalidData, translate
 from pattern_db.files import prepare_destination, remove_with_sidecars, require_file
-from pattern_db.maintenance import integrity_check
+from pattern_db.maintenance import Progress, integrity_check
 
 if TYPE_CHECKING:
     from pattern_db.connection import ConstellationDb
@@ -29,21 +29,48 @@ def _temp_beside(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
 
 
-def _copy_into(source: apsw.Connection, dest: Path) -> None:
+# Pages per backup step when progress is reported (4 MiB of 4 KiB pages).
+_STEP_PAGES = 1024
+
+
+def _copy_into(source: apsw.Connection, dest: Path, progress: Progress | None = None) -> None:
     """Copy `source` into a new file at `dest`, verified, as a single rollback-journal file."""
     target = apsw.Connection(str(dest))
     try:
         with target.backup("main", source, "main") as job:
-            # One step holds one read snapshot for the whole copy: consistent, never restarted.
-            job.step(-1)
+            if progress is None:
+                # One step holds one read snapshot for the whole copy: consistent, never restarted.
+                job.step(-1)
+            else:
+                _step_with_progress(source, job, progress)
         target.execute("PRAGMA journal_mode = DELETE").fetchall()
+        if progress is not None:
+            progress("verifying", 0, None)
         problems = integrity_check(target)
+        if progress is not None:
+            progress("verifying", 1, 1)
         if problems:
             raise CorruptDatabase(
                 f"backup copy failed its integrity check: {'; '.join(problems[:5])}"
             )
     finally:
         target.close()
+
+
+def _step_with_progress(source: apsw.Connection, job: apsw.Backup, progress: Progress) -> None:
+    """Copy in steps, reporting pages; one read transaction keeps every step on one snapshot."""
+    own = not source.in_transaction
+    if own:
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_schema").fetchall()  # takes the snapshot
+    try:
+        progress("copying", 0, None)
+        while not job.step(_STEP_PAGES):
+            progress("copying", job.page_count - job.remaining, job.page_count)
+        progress("copying", job.page_count, job.page_count)
+    finally:
+        if own:
+            source.execute("COMMIT")
 
 
 def _write_verified(
@@ -67,8 +94,12 @@ def _write_verified(
     return dest
 
 
-def online_backup(db: ConstellationDb, dest: Path, *, overwrite: bool = False) -> Path:
+def online_backup(
+    db: ConstellationDb, dest: Path, *, overwrite: bool = False, progress: Progress | None = None
+) -> Path:
     """Write a verified copy of `db` to `dest` and return the absolute path.
+
+    `progress(stage, done, total)` hears of the stages "copying" (pages) and "verifying".
 
     Raises:
         InvalidData: `dest` exists and `overwrite` is False, or `dest` is the database itself.
@@ -80,7 +111,7 @@ def online_backup(db: ConstellationDb, dest: Path, *, overwrite: bool = False) -
 
     def copy(temp: Path) -> None:
         with db.snapshot() as source:
-            _copy_into(source, temp)
+            _copy_into(source, temp, progress)
 
     return _write_verified(dest, overwrite=overwrite, copy=copy)
 

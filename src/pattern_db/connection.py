@@ -586,9 +586,9 @@ class ConstellationDb:
             wal_size_bytes=wal_size,
         )
 
-    def vacuum(self) -> None:
+    def vacuum(self, *, progress: maintenance.Progress | None = None) -> None:
         """Rebuild the file compactly, then rebuild the FTS indexes (`maintenance.vacuum`)."""
-        maintenance.vacuum(self)
+        maintenance.vacuum(self, progress=progress)
 
     def verify(self) -> list[str]:
         """Return every problem found, one line each; empty when sound (`maintenance.verify`).
@@ -602,11 +602,18 @@ class ConstellationDb:
         """Run `wal_checkpoint(TRUNCATE)`; return (busy, wal pages, pages checkpointed)."""
         return maintenance.checkpoint(self)
 
-    def backup(self, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    def backup(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: maintenance.Progress | None = None,
+    ) -> Path:
         """Copy the database to `dest` through SQLite's online backup API; return the path.
 
         The copy is a consistent snapshot even while other threads or processes write. It is
         written next to `dest` first, integrity-checked, then renamed into place.
+        `progress(stage, done, total)` hears of pages copied, then of the check.
 
         Raises:
             InvalidData: `dest` exists and `overwrite` is False.
@@ -615,7 +622,7 @@ class ConstellationDb:
         from pattern_db.backup import online_backup
 
         self._check_open()
-        return online_backup(self, Path(dest), overwrite=overwrite)
+        return online_backup(self, Path(dest), overwrite=overwrite, progress=progress)
 
 
 DbOrTx = ConstellationDb | Transaction

@@ -7,7 +7,7 @@ found in the schema (every FTS5 table), so this module needs no knowledge of the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import apsw
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Check",
+    "Progress",
     "check_fts",
     "checkpoint",
     "fts_tables",
@@ -35,6 +36,9 @@ __all__ = [
     "verify_checks",
     "wrong_size_vectors",
 ]
+
+# progress(stage, done, total): `total` None while the size of a stage is unknown.
+Progress = Callable[[str, int, "int | None"], None]
 
 _FTS_TABLES = """
 SELECT name FROM sqlite_schema
@@ -92,19 +96,34 @@ def fts_tables(db: Executor) -> list[str]:
         return [str(row[0]) for row in conn.execute(_FTS_TABLES)]
 
 
-def _fts_command(db: Executor, command: str, tables: Iterable[str] | None) -> None:
+def _fts_command(
+    db: Executor,
+    command: str,
+    tables: Iterable[str] | None,
+    progress: Progress | None = None,
+    stage: str = "",
+) -> None:
     names = fts_tables(db) if tables is None else list(tables)
     known = set(fts_tables(db))
     with db.writer() as conn:
-        for name in names:
+        for done, name in enumerate(names):
             if name not in known:  # names come from callers: only ever an existing FTS5 table
                 raise DbError(f"no full-text index named {name!r}")
+            if progress is not None:
+                progress(stage, done, len(names))
             conn.execute(f"INSERT INTO {name}({name}) VALUES ('{command}')")
+        if progress is not None:
+            progress(stage, len(names), len(names))
 
 
-def rebuild_fts(db: Executor, tables: Iterable[str] | None = None) -> None:
-    """Rebuild full-text indexes from their content tables (all of them by default), one write."""
-    _fts_command(db, "rebuild", tables)
+def rebuild_fts(
+    db: Executor, tables: Iterable[str] | None = None, *, progress: Progress | None = None
+) -> None:
+    """Rebuild full-text indexes from their content tables (all of them by default), one write.
+
+    `progress(stage, done, total)` is told after each index.
+    """
+    _fts_command(db, "rebuild", tables, progress, "rebuilding full-text indexes")
 
 
 def optimize_fts(db: Executor, tables: Iterable[str] | None = None) -> None:
@@ -164,15 +183,20 @@ def purge_orphan_vectors(db: Executor) -> int:
     return gone
 
 
-def vacuum(db: ConstellationDb) -> None:
+def vacuum(db: ConstellationDb, *, progress: Progress | None = None) -> None:
     """Rebuild the file compactly, then rebuild the FTS indexes.
 
     VACUUM may renumber the implicit rowids the external-content FTS tables point at, so the
-    indexes are rebuilt from their content tables afterwards.
+    indexes are rebuilt from their content tables afterwards. `progress(stage, done, total)`
+    hears of both stages (VACUUM itself with total None: SQLite gives no measure of it).
     """
+    if progress is not None:
+        progress("vacuuming", 0, None)
     with db.exclusive() as conn:
         conn.execute("VACUUM")
-    rebuild_fts(db)
+    if progress is not None:
+        progress("vacuuming", 1, 1)
+    rebuild_fts(db, progress=progress)
 
 
 def checkpoint(db: ConstellationDb) -> tuple[int, int, int]:

@@ -20,6 +20,7 @@ from pattern_db.cli._app import (
     out,
     print_json,
 )
+from pattern_db.cli._progress import progress_bars
 from pattern_db.cli.database import open_existing
 from pattern_db.connection import ConstellationDb
 
@@ -35,8 +36,8 @@ def backup(
 
     Example: pattern-db backup data/constellation.db backups/2026-12-02.db
     """
-    with open_existing(path) as db:
-        written = db.backup(dest, overwrite=overwrite)
+    with open_existing(path) as db, progress_bars(as_json) as progress:
+        written = db.backup(dest, overwrite=overwrite, progress=progress)
     if as_json:
         print_json({"backup": str(written), "bytes": written.stat().st_size})
     else:
@@ -74,7 +75,8 @@ def vacuum(path: DbPath, as_json: JsonFlag = False) -> None:
     """
     with open_existing(path) as db:
         before = db.stats().file_size_bytes
-        db.vacuum()
+        with progress_bars(as_json) as progress:
+            db.vacuum(progress=progress)
         db.checkpoint()
         after = db.stats().file_size_bytes
     if as_json:
