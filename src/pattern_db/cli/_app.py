@@ -35,7 +35,10 @@ __all__ = [
 
 app = typer.Typer(
     name="pattern-db",
-    help="Operate pattern-db constellation databases (one SQLite file per constellation).",
+    help="Operate pattern-db constellation databases (one SQLite file per constellation).\n\n"
+    "Every command that prints data takes --json. Exit codes: 0 success, 1 a reported "
+    "failure (one line on stderr), 2 bad usage.\n\n"
+    "Example: pattern-db status --json data/constellation.db",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,

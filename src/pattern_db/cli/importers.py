@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     from pattern_db.importers import ImportReport
 
 import_app = typer.Typer(
-    help="Import legacy Pattern CAR exports, Letta agent files and Rust pattern_db files.",
+    help="Import legacy Pattern CAR exports, Letta agent files and Rust pattern_db files.\n\n"
+    "Example: pattern-db import letta agent.af data/constellation.db",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 export_app = typer.Typer(
-    help="Export a constellation, an agent or a group as a v3 CAR file.",
+    help="Export a constellation, an agent or a group as a v3 CAR file.\n\n"
+    "Example: pattern-db export car data/constellation.db backups/constellation.car",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
