@@ -121,3 +121,28 @@ def test_every_command_that_prints_data_takes_json() -> None:
         if path not in NO_DATA and "--json" not in {o for p in cmd.params for o in p.opts}
     ]
     assert missing == []
+
+
+def test_a_bug_is_one_line_unless_debugging(monkeypatch: pytest.MonkeyPatch) -> None:
+    @app.command("crash-for-test", hidden=True)
+    def crash() -> None:
+        """Fail as a bug would.
+
+        Example: pattern-db crash-for-test
+        """
+        raise RuntimeError("boom")
+
+    try:
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), pytest.raises(SystemExit) as exit_info:
+            main(["crash-for-test"])
+        assert exit_info.value.code == 1
+        assert stderr.getvalue().count("\n") == 1
+        assert stderr.getvalue().startswith("error: internal error (RuntimeError: boom); ")
+        monkeypatch.setenv("PATTERN_DB_DEBUG", "1")
+        with pytest.raises(RuntimeError, match="boom"):
+            main(["crash-for-test"])
+    finally:
+        app.registered_commands.remove(
+            next(c for c in app.registered_commands if c.name == "crash-for-test")
+        )
