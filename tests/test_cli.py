@@ -103,7 +103,7 @@ def test_backup_restore_vacuum_checkpoint_verify(demo_db: Path, tmp_path: Path) 
         assert db.stats().message_count == 4
     assert run_json("vacuum", str(demo_db))["bytes_after"] > 0  # type: ignore[index]
     assert run_json("checkpoint", str(demo_db))["busy"] == 0  # type: ignore[index]
-    assert run_json("verify", str(demo_db)) == {"ok": True, "problems": []}
+    assert run_json("verify", str(demo_db))["problems"] == []  # type: ignore[index]
     assert run_json("stats", str(demo_db))["agent_count"] == 3  # type: ignore[index]
 
 

@@ -129,7 +129,7 @@ def test_verify_reports_a_file_that_is_not_a_database(paths: dict[str, Path]) ->
     assert "pattern-db verify" not in output  # it does not advise itself
     code, output = run("verify", str(paths["not a database"]))
     assert code == 1
-    assert output.startswith("problem: file: ")
+    assert "\nproblem: file: " in output
 
 
 # -- another application's file (item 9) -----------------------------------------------------

@@ -17,6 +17,7 @@ globals in any load order. Where that cannot be done, the wheel's file is loaded
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import struct
 import sys
@@ -51,9 +52,13 @@ def wheel_library() -> str:
     Raises:
         ImportError: the sqlite-vec wheel is not installed.
     """
-    import sqlite_vec
-
-    return str(sqlite_vec.loadable_path())
+    # The package is found, not imported: its __init__ imports numpy and sqlite3 (~0.3 s at the
+    # start of every command-line run) for helpers pattern-db does not use. Same path as
+    # sqlite_vec.loadable_path().
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the sqlite-vec wheel is not installed")
+    return os.path.normpath(os.path.join(next(iter(spec.submodule_search_locations)), "vec0"))
 
 
 def load_into(conn: apsw.Connection, library: str | None = None) -> None:

@@ -45,7 +45,7 @@ from pattern_db.files import (
     remove_with_sidecars,
     require_file,
 )
-from pattern_db.maintenance import integrity_check
+from pattern_db.maintenance import Progress, integrity_check
 from pattern_db.timeutil import now_ts
 
 if TYPE_CHECKING:
@@ -71,22 +71,51 @@ def _temp_beside(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
 
 
-def _copy_into(source: apsw.Connection, dest: Path, file_mode: int) -> None:
+# Pages per backup step when progress is reported (4 MiB of 4 KiB pages).
+_STEP_PAGES = 1024
+
+
+def _copy_into(
+    source: apsw.Connection, dest: Path, file_mode: int, progress: Progress | None = None
+) -> None:
     """Copy `source` into a new file at `dest`, verified, as a single rollback-journal file."""
     create_private(dest, file_mode)
     target = apsw.Connection(str(dest))
     try:
         with target.backup("main", source, "main") as job:
-            # One step holds one read snapshot for the whole copy: consistent, never restarted.
-            job.step(-1)
+            if progress is None:
+                # One step holds one read snapshot for the whole copy: consistent, never restarted.
+                job.step(-1)
+            else:
+                _step_with_progress(source, job, progress)
         target.execute("PRAGMA journal_mode = DELETE").fetchall()
+        if progress is not None:
+            progress("verifying", 0, None)
         problems = integrity_check(target)
+        if progress is not None:
+            progress("verifying", 1, 1)
         if problems:
             raise CorruptDatabase(
                 f"backup copy failed its integrity check: {'; '.join(problems[:5])}"
             )
     finally:
         target.close()
+
+
+def _step_with_progress(source: apsw.Connection, job: apsw.Backup, progress: Progress) -> None:
+    """Copy in steps, reporting pages; one read transaction keeps every step on one snapshot."""
+    own = not source.in_transaction
+    if own:
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_schema").fetchall()  # takes the snapshot
+    try:
+        progress("copying", 0, None)
+        while not job.step(_STEP_PAGES):
+            progress("copying", job.page_count - job.remaining, job.page_count)
+        progress("copying", job.page_count, job.page_count)
+    finally:
+        if own:
+            source.execute("COMMIT")
 
 
 def _write_verified(
@@ -116,9 +145,16 @@ def _write_verified(
 
 
 def online_backup(
-    db: ConstellationDb, dest: Path, *, overwrite: bool = False, file_mode: int = DEFAULT_FILE_MODE
+    db: ConstellationDb,
+    dest: Path,
+    *,
+    overwrite: bool = False,
+    file_mode: int = DEFAULT_FILE_MODE,
+    progress: Progress | None = None,
 ) -> Path:
     """Write a verified copy of `db` to `dest` (created `file_mode`) and return the absolute path.
+
+    `progress(stage, done, total)` hears of the stages "copying" (pages) and "verifying".
 
     Raises:
         InvalidData: `dest` exists and `overwrite` is False, or `dest` is the database itself.
@@ -132,7 +168,7 @@ def online_backup(
     def copy(temp: Path) -> None:
         with db.snapshot() as source:
             try:
-                _copy_into(source, temp, file_mode)
+                _copy_into(source, temp, file_mode, progress)
             except apsw.Error as exc:
                 # Name the file being written: a full disk is the destination's.
                 raise translate(exc, path=dest) from exc

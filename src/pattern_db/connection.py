@@ -692,9 +692,9 @@ class ConstellationDb:
             wal_size_bytes=wal_size,
         )
 
-    def vacuum(self) -> None:
+    def vacuum(self, *, progress: maintenance.Progress | None = None) -> None:
         """Rebuild the file compactly, then rebuild the FTS indexes (`maintenance.vacuum`)."""
-        maintenance.vacuum(self)
+        maintenance.vacuum(self, progress=progress)
 
     def verify(self) -> list[str]:
         """Return every problem found, one line each; empty when sound (`maintenance.verify`).
@@ -714,12 +714,14 @@ class ConstellationDb:
         *,
         overwrite: bool = False,
         file_mode: int | None = None,
+        progress: maintenance.Progress | None = None,
     ) -> Path:
         """Copy the database to `dest` through SQLite's online backup API; return the path.
 
         The copy is a consistent snapshot even while other threads or processes write. It is
         written next to `dest` first, integrity-checked, then renamed into place, with
-        `file_mode` (by default the handle's, 0600).
+        `file_mode` (by default the handle's, 0600). `progress(stage, done, total)` hears of
+        pages copied, then of the check.
 
         Raises:
             InvalidData: `dest` exists and `overwrite` is False, or a bad `file_mode`.
@@ -730,7 +732,9 @@ class ConstellationDb:
 
         self._check_open()
         mode = self._file_mode if file_mode is None else files.check_file_mode(file_mode)
-        return online_backup(self, Path(dest), overwrite=overwrite, file_mode=mode)
+        return online_backup(
+            self, Path(dest), overwrite=overwrite, file_mode=mode, progress=progress
+        )
 
 
 DbOrTx = ConstellationDb | Transaction

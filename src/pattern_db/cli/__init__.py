@@ -4,7 +4,17 @@
 commands and registers itself on import.
 """
 
-from pattern_db.cli import database, demo, global_cmds, importers, index, maintenance, mcp
+from pattern_db.cli import (
+    database,
+    demo,
+    global_cmds,
+    importers,
+    index,
+    maintenance,
+    mcp,
+    search,
+    verify,
+)
 from pattern_db.cli._app import app, main
 
 __all__ = [
@@ -17,4 +27,6 @@ __all__ = [
     "main",
     "maintenance",
     "mcp",
+    "search",
+    "verify",
 ]

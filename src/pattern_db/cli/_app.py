@@ -8,6 +8,7 @@ usage. Errors are caught once, in `main()`; each command is one library call plu
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +36,10 @@ __all__ = [
 
 app = typer.Typer(
     name="pattern-db",
-    help="Operate pattern-db constellation databases (one SQLite file per constellation).",
+    help="Operate pattern-db constellation databases (one SQLite file per constellation).\n\n"
+    "Every command that prints data takes --json. Exit codes: 0 success, 1 a reported "
+    "failure (one line on stderr), 2 bad usage.\n\n"
+    "Example: pattern-db status --json data/constellation.db",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -84,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `pattern-db` console script: run the app, report errors in one line.
 
     typer itself turns usage errors into exit code 2 and `--help` into 0; every DbError a command
-    raises ends here as one line on stderr and exit code 1.
+    raises ends here as one line on stderr and exit code 1, and so does any other exception
+    (a bug) unless PATTERN_DB_DEBUG is set.
     """
     try:
         app(args=argv, prog_name="pattern-db")
@@ -106,3 +111,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         sys.exit(130)
+    except Exception as exc:
+        # A bug, not bad input: still one line, and the traceback on request.
+        if os.environ.get("PATTERN_DB_DEBUG"):
+            raise
+        err.print(
+            f"error: internal error ({type(exc).__name__}: {exc}); "
+            "run again with PATTERN_DB_DEBUG=1 for the traceback, and please report it",
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

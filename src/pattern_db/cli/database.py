@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,14 +50,28 @@ def migrate(
     list_only: Annotated[
         bool, typer.Option("--list", help="Show applied and pending migrations; change nothing.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Migrate a temporary copy and check it; leave PATH unchanged."
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Apply pending migrations to PATH (backing it up first), or list them with --list.
 
+    --dry-run applies them to a verified copy beside PATH, runs `verify` on the result and
+    deletes the copy.
+
     Example: pattern-db migrate --list data/constellation.db
     """
+    if list_only and dry_run:
+        raise typer.BadParameter("--list and --dry-run exclude each other")
     require_file(path)
     listing = migrations.inspect_file(path)
+    if dry_run:
+        _dry_run(path, [m for m, done in listing if done is None], as_json)
+        return
     if list_only:
         rows: list[dict[str, Any]] = [
             {
@@ -86,6 +101,43 @@ def migrate(
         out.print(
             f"applied {pending} migration(s); {path} is at schema version {version}", markup=False
         )
+
+
+def _dry_run(path: Path, pending: list[migrations.Migration], as_json: bool) -> None:
+    """Migrate a snapshot copy of `path` in a temporary directory beside it; report, delete it."""
+    from pattern_db.backup import restore_backup
+
+    problems: list[str] = []
+    version = migrations.latest_version()
+    if pending:
+        with tempfile.TemporaryDirectory(prefix=".pattern-db-dry-run-", dir=path.parent) as tmp:
+            copy = restore_backup(path, Path(tmp) / path.name)
+            with ConstellationDb.open(copy, backup_before_migrate=False) as db:
+                version = db.schema_version()
+                problems = db.verify()
+    result = {
+        "path": str(path),
+        "dry_run": True,
+        "would_apply": [{"version": m.version, "name": m.name} for m in pending],
+        "schema_version": version,
+        "problems": problems,
+    }
+    if as_json:
+        print_json(result)
+    elif not pending:
+        out.print(f"{path} is at schema version {version}: nothing to apply", markup=False)
+    else:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        out.print(
+            f"dry run: {len(pending)} migration(s) apply cleanly to a copy of {path} "
+            f"({names}), giving schema version {version}; {path} is unchanged",
+            markup=False,
+            soft_wrap=True,
+        )
+        for problem in problems:
+            out.print(f"problem after migrating: {problem}", markup=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from pattern_db.cli._app import DbPath, JsonFlag, OverwriteFlag, app, err, out, print_json
+from pattern_db.cli._progress import progress_bars
 
 if TYPE_CHECKING:
     from pattern_db.demo_tour import TourReport
@@ -69,28 +70,10 @@ def _embedder() -> Embedder | None:
 
 
 def _tour(db: Any, embedder: Embedder | None, *, quiet: bool) -> TourReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from pattern_db.demo_tour import run_tour
 
-    if quiet:
-        return run_tour(db, embedder=embedder)
     labels = {"import": "importing the Letta agent", "index": "embedding with the local model"}
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(labels.get(step, step), total=total)
-            bar.update(tasks[step], completed=done, total=total)
-
+    with progress_bars(quiet, labels) as progress:
         return run_tour(db, embedder=embedder, progress=progress)
 
 

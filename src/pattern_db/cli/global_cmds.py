@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from pattern_db.global_db import Constellation, GlobalDb, User
 
 users = typer.Typer(
-    help="Accounts of the global database: add, passwd, list, remove.",
+    help="Accounts of the global database: add, passwd, list, remove.\n\n"
+    "Example: pattern-db users list --data-dir data",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 constellations = typer.Typer(
-    help="The constellation registry: create, list, show, move, remove.",
+    help="The constellation registry: create, list, show, move, remove.\n\n"
+    "Example: pattern-db constellations list --owner alice --data-dir data",
     no_args_is_help=True,
     rich_markup_mode=None,
 )

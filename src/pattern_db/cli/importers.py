@@ -5,14 +5,15 @@ The library is imported inside each command so `pattern-db --help` stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pattern_db.cli._app import DbPath, JsonFlag, app, err, human_size, kv_table, out, print_json
+from pattern_db.cli._app import DbPath, JsonFlag, app, human_size, kv_table, out, print_json
+from pattern_db.cli._progress import progress_bars
 from pattern_db.cli.database import open_existing
 from pattern_db.connection import ConstellationDb
 
@@ -20,12 +21,14 @@ if TYPE_CHECKING:
     from pattern_db.importers import ImportReport
 
 import_app = typer.Typer(
-    help="Import legacy Pattern CAR exports, Letta agent files and Rust pattern_db files.",
+    help="Import legacy Pattern CAR exports, Letta agent files and Rust pattern_db files.\n\n"
+    "Example: pattern-db import letta agent.af data/constellation.db",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 export_app = typer.Typer(
-    help="Export a constellation, an agent or a group as a v3 CAR file.",
+    help="Export a constellation, an agent or a group as a v3 CAR file.\n\n"
+    "Example: pattern-db export car data/constellation.db backups/constellation.car",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -37,34 +40,6 @@ DryRun = Annotated[
 ]
 SourceFile = Annotated[Path, typer.Argument(help="The file to import.")]
 TargetDb = Annotated[Path, typer.Argument(help="The constellation database (created if missing).")]
-
-ProgressFn = Callable[[str, int, "int | None"], None]
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
-    """Yield a progress callback drawing rich bars on stderr (None when off or not a terminal)."""
-    if not enabled or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(stage: str, done: int, total: int | None) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total)
-        bars.update(tasks[stage], completed=done, total=total)
-
-    with bars:
-        yield update
 
 
 @contextmanager
@@ -117,7 +92,7 @@ def import_car_command(
     """
     from pattern_db.importers import import_car
 
-    with _target(db_path) as db, _progress(not as_json) as progress:
+    with _target(db_path) as db, progress_bars(as_json) as progress:
         report = import_car(
             db, file, preserve_ids=not no_preserve_ids, dry_run=dry_run, progress=progress
         )
@@ -134,7 +109,7 @@ def import_letta_command(
     """
     from pattern_db.importers import import_letta
 
-    with _target(db_path) as db, _progress(not as_json) as progress:
+    with _target(db_path) as db, progress_bars(as_json) as progress:
         report = import_letta(db, file, dry_run=dry_run, progress=progress)
     _show(report, as_json)
 
@@ -154,7 +129,7 @@ def import_rust_db_command(
 
     if src.resolve() == dest.resolve():
         raise typer.BadParameter("SRC and DEST must be different files", param_hint="DEST")
-    with _target(dest) as db, _progress(not as_json) as progress:
+    with _target(dest) as db, progress_bars(as_json) as progress:
         report = import_rust_db(src, db, dry_run=dry_run, progress=progress)
     _show(report, as_json)
 
@@ -175,7 +150,7 @@ def export_car_command(
     """
     from pattern_db.importers import export_car
 
-    with open_existing(db_path) as db, _progress(not as_json) as progress:
+    with open_existing(db_path) as db, progress_bars(as_json) as progress:
         report = export_car(db, out_path, agent_id=agent, group_id=group, progress=progress)
     if as_json:
         print_json(report)

@@ -9,12 +9,12 @@ import msgspec
 import typer
 from rich.table import Table
 
-from pattern_db.cli._app import DbPath, JsonFlag, app, err, out, print_json
+from pattern_db.cli._app import DbPath, JsonFlag, app, out, print_json
+from pattern_db.cli._progress import progress_bars
 from pattern_db.cli.database import open_existing
-from pattern_db.connection import ConstellationDb
 
 if TYPE_CHECKING:
-    from pattern_db.embed import Embedder, IndexReport
+    from pattern_db.embed import IndexReport
 
 
 class ModelChoice(StrEnum):
@@ -49,11 +49,14 @@ def index(
 
     # Load first: a missing extra or a bad model file fails before the database is touched.
     embedder = LocalEmbedder().load()
-    with open_existing(path) as db:
-        if as_json:
-            report = index_pending(db, embedder, batch_size=batch_size, reembed=reembed)
-        else:
-            report = _with_progress(db, embedder, batch_size, reembed)
+    with open_existing(path) as db, progress_bars(as_json) as bar:
+        report = index_pending(
+            db,
+            embedder,
+            batch_size=batch_size,
+            reembed=reembed,
+            progress=None if bar is None else (lambda done, total: bar("embedding", done, total)),
+        )
     if as_json:
         print_json({**_builtins(report), "items_per_second": report.items_per_second})
         return
@@ -64,37 +67,6 @@ def index(
         + f"; {report.current} already current",
         markup=False,
     )
-
-
-def _with_progress(
-    db: ConstellationDb, embedder: Embedder, batch_size: int, reembed: bool
-) -> IndexReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from pattern_db.embed import index_pending
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        # A bar in a log file is noise (and would leave a blank line before an error).
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task("embedding", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return index_pending(
-            db,
-            embedder,
-            progress=progress,
-            batch_size=batch_size,
-            reembed=reembed,
-        )
 
 
 def _builtins(report: IndexReport) -> dict[str, object]:

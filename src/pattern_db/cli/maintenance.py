@@ -1,4 +1,7 @@
-"""Commands that keep a constellation file healthy: backup, restore, vacuum, checkpoint, verify."""
+"""Commands that keep a constellation file healthy: backup, restore, vacuum, checkpoint.
+
+`verify` is in `pattern_db.cli.verify`.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +16,13 @@ from pattern_db.cli._app import (
     JsonFlag,
     OverwriteFlag,
     app,
-    err,
     human_size,
     out,
     print_json,
 )
+from pattern_db.cli._progress import progress_bars
 from pattern_db.cli.database import open_existing
 from pattern_db.connection import ConstellationDb
-from pattern_db.errors import CorruptDatabase, NotAConstellation
 
 
 @app.command()
@@ -34,8 +36,8 @@ def backup(
 
     Example: pattern-db backup data/constellation.db backups/2026-12-02.db
     """
-    with open_existing(path) as db:
-        written = db.backup(dest, overwrite=overwrite)
+    with open_existing(path) as db, progress_bars(as_json) as progress:
+        written = db.backup(dest, overwrite=overwrite, progress=progress)
     if as_json:
         print_json({"backup": str(written), "bytes": written.stat().st_size})
     else:
@@ -59,22 +61,13 @@ def restore(
 
     Example: pattern-db restore --overwrite backups/2026-12-02.db data/constellation.db
     """
-    from rich.progress import BarColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("restoring"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task("restore", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        written = restore_backup(backup_file, dest, overwrite=overwrite, progress=progress)
+    with progress_bars(as_json) as bars:
+        written = restore_backup(
+            backup_file,
+            dest,
+            overwrite=overwrite,
+            progress=None if bars is None else (lambda done, total: bars("restoring", done, total)),
+        )
     with ConstellationDb.open(written) as db:
         version = db.schema_version()
     if as_json:
@@ -91,7 +84,8 @@ def vacuum(path: DbPath, as_json: JsonFlag = False) -> None:
     """
     with open_existing(path) as db:
         before = db.stats().file_size_bytes
-        db.vacuum()
+        with progress_bars(as_json) as progress:
+            db.vacuum(progress=progress)
         db.checkpoint()
         after = db.stats().file_size_bytes
     if as_json:
@@ -116,26 +110,3 @@ def checkpoint(path: DbPath, as_json: JsonFlag = False) -> None:
         print_json(result)
     else:
         out.print(f"checkpointed {done} of {wal_pages} WAL pages" + (" (busy)" if busy else ""))
-
-
-@app.command()
-def verify(path: DbPath, as_json: JsonFlag = False) -> None:
-    """Check PATH's pages, foreign keys, full-text indexes and migration history.
-
-    Example: pattern-db verify --json data/constellation.db
-    """
-    try:
-        with open_existing(path) as db:
-            problems = db.verify()
-    except (CorruptDatabase, NotAConstellation) as exc:
-        # The file itself is the problem: report it like any other finding.
-        problems = [f"file: {getattr(exc, 'detail', None) or exc}"]
-    if as_json:
-        print_json({"ok": not problems, "problems": problems})
-    elif problems:
-        for problem in problems:
-            err.print(f"problem: {problem}", markup=False)
-    else:
-        out.print(f"{path}: ok", markup=False)
-    if problems:
-        raise typer.Exit(1)

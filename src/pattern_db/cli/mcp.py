@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from pattern_db.cli._app import DbPath, app, fail
-from pattern_db.cli.database import open_existing
+from pattern_db.cli.database import open_existing, require_file
 
 
 @app.command()
@@ -29,6 +29,8 @@ def mcp(
 
     Example: pattern-db mcp data/constellation.db --agent pattern --read-only
     """
+    # A wrong path fails at once, before the (slow) import of the MCP SDK.
+    require_file(path)
     try:
         from pattern_db.integrations.mcp import build_server
     except ImportError as exc:
