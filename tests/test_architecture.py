@@ -19,7 +19,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (1, ("codec", "compression", "files", "_vec_loader", "migrate", "maintenance", "connection")),
     (1, ("backup",)),
     (2, ("queries",)),
-    (3, ("search", "fts", "vector")),
+    (3, ("search", "fts", "vector", "ingest")),
     (4, ("memory_docs", "importers", "embed", "global_db")),
     (5, ("aio", "cli", "integrations", "demo", "demo_tour")),
 ]
