@@ -35,6 +35,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench._util import report
 from bench.peers import workload as wl
 from bench.peers.base import Adapter, load_adapter
@@ -122,7 +124,7 @@ class RawApsw(Adapter):
             (i, a, t, None, 0, None, stamp)
             for i, a, t in zip(items.ids, items.agents, items.texts, strict=True)
         ]
-        blob = items.vectors.tobytes()
+        blob = items.vectors.reshape(-1).view(np.uint8).data  # as the library binds them
         size = DIMENSIONS * 4
         first = self.next_id
         vectors = [

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import apsw
+import numpy as np
 
 from pattern_db.connection import ConstellationDb, scalar
 from pattern_db.errors import InvalidData
@@ -68,7 +69,8 @@ def write_vectors(
     # AUTOINCREMENT's counter moves past them as it would have.
     first = int(scalar(conn, sql.LAST_ROW_ID)) + 1
     type_value = content_type.value
-    blob = matrix.tobytes()
+    # Slices of one view of the matrix bind as blobs without a copy per row in Python.
+    blob = np.ascontiguousarray(matrix).reshape(-1).view(np.uint8).data
     size = matrix.shape[1] * 4
     rows: list[tuple[Any, ...]] = [
         (
