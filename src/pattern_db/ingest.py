@@ -69,7 +69,7 @@ def create_archival_entries(
         q_archival.encode_archival_entries(records),
         q_archival.insert_archival_rows,
         ContentType.ARCHIVAL_ENTRY,
-        lambda conn: [Owner(e.agent_id, None) for e in records],
+        lambda conn: _agent_owners([e.agent_id for e in records]),
         embeddings,
         content_hashes,
     )
@@ -100,7 +100,7 @@ def create_blocks(
         q_blocks.encode_blocks(records, compression_threshold),
         q_blocks.insert_block_rows,
         ContentType.MEMORY_BLOCK,
-        lambda conn: [Owner(b.agent_id, None) for b in records],
+        lambda conn: _agent_owners([b.agent_id for b in records]),
         embeddings,
         content_hashes,
     )
@@ -128,7 +128,8 @@ def create_passages(
 
     def owners(conn: apsw.Connection) -> list[Owner]:
         folders = q_folder.file_folders(conn, (p.file_id for p in records))
-        return [Owner(None, folders[p.file_id]) for p in records]
+        owner = {file_id: Owner(None, folder) for file_id, folder in folders.items()}
+        return [owner[p.file_id] for p in records]
 
     return _load(
         db,
@@ -173,10 +174,16 @@ def create_messages(
         q_message.encode_messages(records),
         q_message.insert_message_rows,
         ContentType.MESSAGE,
-        lambda conn: [Owner(m.agent_id, None) for m in records],
+        lambda conn: _agent_owners([m.agent_id for m in records]),
         embeddings,
         content_hashes,
     )
+
+
+def _agent_owners(agent_ids: list[str]) -> list[Owner]:
+    # One Owner per agent, shared by its rows: a NamedTuple costs microseconds to make.
+    owner = {agent_id: Owner(agent_id, None) for agent_id in set(agent_ids)}
+    return [owner[agent_id] for agent_id in agent_ids]
 
 
 def _listed(records: Iterable[R]) -> Sequence[R]:

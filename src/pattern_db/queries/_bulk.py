@@ -14,6 +14,7 @@ and nothing of the batch is stored.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 import apsw
@@ -56,7 +57,7 @@ def insert_many(
         part = rows[start : start + per_statement]
         sql = full_sql if len(part) == per_statement else _values_sql(insert_sql, one, len(part))
         try:
-            execute(sql, [value for row in part for value in row])
+            execute(sql, list(chain.from_iterable(part)))
         except DRIVER_ERRORS as exc:
             failed = _find_refused(conn, f"{insert_sql} VALUES {one}", part)
             index = start + (failed[0] if failed is not None else 0)
