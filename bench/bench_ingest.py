@@ -274,7 +274,11 @@ def _rows(runs: dict[str, list[dict[str, Any]]], n: int) -> list[dict[str, Any]]
 
 def _notes(runs: dict[str, list[dict[str, Any]]], n: int) -> str:
     ours = _median_rate(runs.get("pattern_db", []))
-    lines = [f"{n:,} items x {DIMENSIONS}-d, 10 agents, chunks of 10,000, medians of rounds."]
+    lines = [
+        f"{n:,} items x {DIMENSIONS}-d, 10 agents, chunks of 10,000, medians of rounds. "
+        "items_per_s is wall time (it moves with the load of other processes on a shared "
+        "machine); cpu_items_per_s counts the CPU seconds of the load calls alone."
+    ]
     for peer, goal in (("langgraph", 1.2), ("raw_apsw", 0.8), ("raw_apsw_values", None)):
         rate = _median_rate(runs.get(peer, []))
         if ours is not None and rate is not None:
