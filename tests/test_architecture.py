@@ -20,7 +20,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (1, ("_write_queue",)),
     (1, ("backup",)),
     (2, ("queries",)),
-    (3, ("search", "fts", "vector")),
+    (3, ("search", "fts", "vector", "ingest")),
     (4, ("memory_docs", "importers", "embed", "global_db")),
     (5, ("aio", "cli", "integrations", "demo", "demo_tour")),
 ]

@@ -1,6 +1,7 @@
 """pattern-db: items as agent-owned messages (text in content_preview, FTS5) with message vectors.
 
-Bulk: `create_messages` and `vector.insert_embeddings` of a chunk in one `db.transaction()`.
+Bulk: `ingest.create_messages(db, chunk, embeddings=vectors)`: messages, FTS and vectors of a
+chunk in one transaction.
 k-NN: `vector.knn_search` (exact; the per-handle cache answers once loaded, the first query of a
 handle is a SQL scan); within an agent: `agent_id=` (the agent's scope, filtered inside the
 search). Keyword: `fts.search_messages(db, term, agent_id)` (bm25, snippets). Single insert:
@@ -30,8 +31,8 @@ class PatternDb(Adapter):
         self.db: Any = None
 
     def import_libraries(self) -> None:
-        global ConstellationDb, Message, Agent, MessageRole, fts, vector, create_agent, mq
-        from pattern_db import fts, vector
+        global ConstellationDb, Message, Agent, MessageRole, fts, ingest, vector, create_agent, mq
+        from pattern_db import fts, ingest, vector
         from pattern_db.connection import ConstellationDb
         from pattern_db.models import Agent, Message, MessageRole
         from pattern_db.queries import message as mq
@@ -67,9 +68,7 @@ class PatternDb(Adapter):
         messages = [
             self._message(*row) for row in zip(items.ids, items.agents, items.texts, strict=True)
         ]
-        with self.db.transaction() as tx:
-            mq.create_messages(tx, messages)
-            vector.insert_embeddings(tx, vector.ContentType.MESSAGE, items.ids, items.vectors)
+        ingest.create_messages(self.db, messages, embeddings=items.vectors)
 
     def open(self, path: Path) -> None:
         self.db = ConstellationDb.open(path / FILE)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from pattern_db.errors import InvalidData
-from pattern_db.timeutil import format_ts, parse_ts, to_utc
+from pattern_db.timeutil import format_ts, parse_ts
 
 __all__ = [
     "count",
@@ -123,7 +123,7 @@ def timestamp(value: datetime | str, what: str = "timestamp") -> str:
         InvalidData: a naive datetime, text without a zone (`Z` or `+hh:mm`), or not a time.
     """
     if isinstance(value, datetime):
-        return format_ts(to_utc(value))
+        return format_ts(value)  # it converts to UTC (and refuses a naive value) itself
     if isinstance(value, str):
         if len(value) == 27 and value[-1] == "Z" and value[10] == "T":
             return format_ts(parse_ts(value))

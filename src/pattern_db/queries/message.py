@@ -11,7 +11,7 @@ content JSON (`queries.preview`), so search finds it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apsw
@@ -19,9 +19,10 @@ import apsw
 from pattern_db import _validate
 from pattern_db.codec import codec_for, json_text
 from pattern_db.connection import Executor, scalar
-from pattern_db.errors import DbError, InvalidData, translate, translate_errors
+from pattern_db.errors import InvalidData, translate_errors
 from pattern_db.ids import normalize_position
 from pattern_db.models.message import ArchiveSummary, Message, MessageSummary
+from pattern_db.queries._bulk import insert_many
 from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.queries.preview import preview_of
 
@@ -78,6 +79,7 @@ WHERE agent_id = ? ORDER BY position DESC LIMIT ?"""
 _GET_MESSAGES_AFTER = f"""{_SELECT_MESSAGE}
 WHERE agent_id = ? AND position > ? AND {_LIVE} ORDER BY position ASC LIMIT ?"""
 _INSERT_MESSAGE = _MESSAGE.insert_sql("messages")
+_INSERT_MESSAGES = f"INSERT INTO messages ({_MESSAGE.column_list})"
 _UPSERT_MESSAGE = f"""{_INSERT_MESSAGE}
 ON CONFLICT(id) DO UPDATE SET {_MESSAGE.excluded_assignments(exclude=_KEEP)}"""
 _ARCHIVE_MESSAGES = f"""
@@ -214,10 +216,11 @@ def create_message(db: Executor, message: Message) -> None:
 
 
 def create_messages(db: Executor, messages: Iterable[Message]) -> None:
-    """Insert many messages in one transaction with one prepared statement (all or nothing).
+    """Insert many messages in one transaction with multi-row statements (all or nothing).
 
     Every record is validated and encoded before anything is written; if any row is refused
     (duplicate id, unknown agent, bad position) nothing is written and the error names the row.
+    With vectors: `pattern_db.ingest.create_messages`.
 
     Raises:
         AlreadyExists: a message id exists already or repeats in `messages`.
@@ -227,24 +230,29 @@ def create_messages(db: Executor, messages: Iterable[Message]) -> None:
     records = messages if isinstance(messages, list | tuple) else list(messages)
     if not records:
         return
-    rows = [_message_params(m) for m in records]
-    cursor = _Cursor(rows)
-    try:
-        with db.writer() as conn:
-            conn.executemany(_INSERT_MESSAGE, cursor)
-    except DbError as exc:
-        # executemany pulls rows lazily, so the last row handed out is the one SQLite refused;
-        # translate the driver error again, this time naming that message.
-        failed = records[cursor.index] if 0 <= cursor.index < len(records) else None
-        cause = exc.__cause__
-        if failed is None or not isinstance(cause, apsw.Error):
-            raise
-        error = translate(cause, "message", failed.id)
-        error.add_note(
-            f"create_messages: row {cursor.index + 1} of {len(rows)} was refused; "
-            "nothing was written"
-        )
-        raise error from cause
+    rows = encode_messages(records)
+    with db.writer() as conn:
+        insert_message_rows(conn, records, rows)
+
+
+def encode_messages(messages: Sequence[Message]) -> list[tuple[Any, ...]]:
+    """Return every message's bound parameters (positions re-padded, previews derived)."""
+    return [_message_params(m) for m in messages]
+
+
+def insert_message_rows(
+    conn: apsw.Connection, messages: Sequence[Message], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Write encoded messages inside the caller's write transaction."""
+    insert_many(
+        conn,
+        _INSERT_MESSAGES,
+        len(_MESSAGE.columns),
+        rows,
+        entity="message",
+        name_of=lambda i: messages[i].id,
+        record_of=lambda i: messages[i],
+    )
 
 
 def upsert_message(db: Executor, message: Message) -> None:
@@ -364,23 +372,6 @@ def delete_archive_summary(db: Executor, summary_id: str) -> bool:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-class _Cursor(Iterator[tuple[Any, ...]]):
-    """Hands rows to executemany one at a time and remembers which one it handed out last."""
-
-    __slots__ = ("_rows", "index")
-
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        self._rows = rows
-        self.index = -1
-
-    def __next__(self) -> tuple[Any, ...]:
-        self.index += 1
-        try:
-            return self._rows[self.index]
-        except IndexError:
-            raise StopIteration from None
 
 
 def _position(value: str | int) -> str:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+import apsw
 
 from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
-from pattern_db.errors import translate_errors
+from pattern_db.errors import InvalidData, translate_errors
 from pattern_db.models.memory import (
     ArchivalEntry,
     MemoryBlock,
     MemoryPermission,
     SharedBlockAttachment,
 )
+from pattern_db.queries._bulk import check_agents, check_unique, insert_many
 from pattern_db.queries._rows import fetch_all, fetch_one
 from pattern_db.queries.memory._common import BLOCK, decode_block
 from pattern_db.timeutil import now_ts
@@ -23,6 +26,7 @@ from pattern_db.timeutil import now_ts
 __all__ = [
     "check_block_access",
     "count_archival_entries",
+    "create_archival_entries",
     "create_archival_entry",
     "create_shared_block_attachment",
     "delete_archival_entry",
@@ -44,6 +48,8 @@ _ATTACHMENT = codec_for(SharedBlockAttachment)
 
 _SELECT_ENTRY = f"SELECT {_ENTRY.column_list} FROM archival_entries"
 _INSERT_ENTRY = _ENTRY.insert_sql("archival_entries")
+_INSERT_ENTRIES = f"INSERT INTO archival_entries ({_ENTRY.column_list})"
+_ENTRY_WIDTH = len(_ENTRY.columns)
 _UPSERT_ENTRY = f"""{_INSERT_ENTRY}
 ON CONFLICT(id) DO UPDATE SET {_ENTRY.excluded_assignments(exclude=("id", "created_at"))}"""
 # rowid breaks created_at ties, so pages never overlap or skip a row.
@@ -120,6 +126,61 @@ def create_archival_entry(db: Executor, entry: ArchivalEntry) -> None:
     """
     with db.writer() as conn, translate_errors("archival entry", entry.id, record=entry):
         conn.execute(_INSERT_ENTRY, _ENTRY.encode(entry))
+
+
+def create_archival_entries(db: Executor, entries: Iterable[ArchivalEntry]) -> None:
+    """Insert many new entries in one transaction with multi-row statements (all or nothing).
+
+    Every record is encoded and its agent checked before anything is written; the FTS index
+    follows through its trigger. With vectors: `pattern_db.ingest.create_archival_entries`.
+
+    Raises:
+        AlreadyExists: an id exists already or repeats in `entries` (the error names it).
+        ConstraintViolation: an agent does not exist (nor is `_constellation_`), or a
+            `parent_entry_id` names no entry.
+        InvalidData: a field is invalid (a naive datetime, JSON that cannot be stored).
+    """
+    records = entries if isinstance(entries, list | tuple) else list(entries)
+    if not records:
+        return
+    rows = encode_archival_entries(records)
+    with db.writer() as conn:
+        insert_archival_rows(conn, records, rows)
+
+
+def encode_archival_entries(entries: Sequence[ArchivalEntry]) -> list[tuple[Any, ...]]:
+    """Return every entry's bound parameters, checking ids for repeats (no I/O).
+
+    Raises:
+        AlreadyExists: an id repeats in `entries`.
+        InvalidData: a field is invalid (the note names the record).
+    """
+    check_unique([e.id for e in entries], "archival entry")
+    encode = _ENTRY.encode
+    rows = []
+    for entry in entries:
+        try:
+            rows.append(encode(entry))
+        except InvalidData as exc:
+            exc.add_note(f"in archival entry {entry.id}")
+            raise
+    return rows
+
+
+def insert_archival_rows(
+    conn: apsw.Connection, entries: Sequence[ArchivalEntry], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Write encoded entries inside the caller's write transaction (agents checked first)."""
+    check_agents(conn, [e.agent_id for e in entries], "archival entry")
+    insert_many(
+        conn,
+        _INSERT_ENTRIES,
+        _ENTRY_WIDTH,
+        rows,
+        entity="archival entry",
+        name_of=lambda i: entries[i].id,
+        record_of=lambda i: entries[i],
+    )
 
 
 def upsert_archival_entry(db: Executor, entry: ArchivalEntry) -> None:

@@ -6,14 +6,18 @@ label can be reused (the unique index covers active blocks only).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+import apsw
 
 from pattern_db import _validate
 from pattern_db.codec import json_text
 from pattern_db.compression import DEFAULT_COMPRESSION_THRESHOLD, compress_snapshot
 from pattern_db.connection import Executor
-from pattern_db.errors import NotFound, translate_errors
+from pattern_db.errors import InvalidData, NotFound, translate_errors
 from pattern_db.models.memory import MemoryBlock, MemoryBlockType, MemoryPermission
+from pattern_db.queries._bulk import check_agents, check_unique, insert_many
 from pattern_db.queries._rows import write_one
 from pattern_db.queries.memory._common import (
     BLOCK,
@@ -27,6 +31,7 @@ from pattern_db.timeutil import now_ts
 
 __all__ = [
     "create_block",
+    "create_blocks",
     "deactivate_block",
     "delete_block",
     "get_block",
@@ -48,6 +53,8 @@ __all__ = [
 
 _KEEP = ("id", "created_at", "last_seq")
 _INSERT_BLOCK = BLOCK.insert_sql("memory_blocks")
+_INSERT_BLOCKS = f"INSERT INTO memory_blocks ({BLOCK.column_list})"
+_BLOCK_WIDTH = len(BLOCK.columns)
 # last_seq only ever grows: an upsert carrying an older value must not make seqs repeat.
 _UPSERT_BLOCK = f"""{_INSERT_BLOCK}
 ON CONFLICT(id) DO UPDATE SET {BLOCK.excluded_assignments(exclude=_KEEP)},
@@ -177,6 +184,65 @@ def create_block(
     params = encode_block(block, compression_threshold)
     with db.writer() as conn, translate_errors(BLOCK_ENTITY, block.id, record=block):
         conn.execute(_INSERT_BLOCK, params)
+
+
+def create_blocks(
+    db: Executor,
+    blocks: Iterable[MemoryBlock],
+    *,
+    compression_threshold: int = DEFAULT_COMPRESSION_THRESHOLD,
+) -> None:
+    """Insert many new blocks in one transaction with multi-row statements (all or nothing).
+
+    Snapshots are compressed as `create_block` does; every record is encoded and its agent
+    checked before anything is written. With vectors: `pattern_db.ingest.create_blocks`.
+
+    Raises:
+        AlreadyExists: an id exists already or repeats in `blocks`, or an agent has an active
+            block with a label given (the error names the row).
+        ConstraintViolation: an agent does not exist (nor is `_constellation_`).
+        InvalidData: a field is invalid (a naive datetime, an unknown block type).
+    """
+    records = blocks if isinstance(blocks, list | tuple) else list(blocks)
+    if not records:
+        return
+    rows = encode_blocks(records, compression_threshold)
+    with db.writer() as conn:
+        insert_block_rows(conn, records, rows)
+
+
+def encode_blocks(blocks: Sequence[MemoryBlock], threshold: int) -> list[list[Any]]:
+    """Return every block's bound parameters, checking ids for repeats (no I/O).
+
+    Raises:
+        AlreadyExists: an id repeats in `blocks`.
+        InvalidData: a field is invalid (the note names the record).
+    """
+    check_unique([b.id for b in blocks], BLOCK_ENTITY)
+    rows = []
+    for block in blocks:
+        try:
+            rows.append(encode_block(block, threshold))
+        except InvalidData as exc:
+            exc.add_note(f"in memory block {block.id}")
+            raise
+    return rows
+
+
+def insert_block_rows(
+    conn: apsw.Connection, blocks: Sequence[MemoryBlock], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Write encoded blocks inside the caller's write transaction (agents checked first)."""
+    check_agents(conn, [b.agent_id for b in blocks], BLOCK_ENTITY)
+    insert_many(
+        conn,
+        _INSERT_BLOCKS,
+        _BLOCK_WIDTH,
+        rows,
+        entity=BLOCK_ENTITY,
+        name_of=lambda i: blocks[i].id,
+        record_of=lambda i: blocks[i],
+    )
 
 
 def upsert_block(

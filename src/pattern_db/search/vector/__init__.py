@@ -40,7 +40,7 @@ import numpy as np
 from pattern_db import maintenance
 from pattern_db.connection import ConstellationDb, Executor, scalar
 from pattern_db.errors import DimensionMismatch, ExtensionError, InvalidData
-from pattern_db.search.vector import sql
+from pattern_db.search.vector import bulk, sql
 from pattern_db.search.vector.cache import (
     DEFAULT_CACHE_MAX_BYTES,
     AddedRows,
@@ -56,7 +56,6 @@ from pattern_db.search.vector.core import (
     Owner,
     Scope,
     VectorSearchResult,
-    as_matrix,
     as_vector,
     content_type_of,
     read_meta,
@@ -380,27 +379,13 @@ def insert_embeddings(
     if n == 0:
         return []
     with db.writer() as conn:
-        meta = sql.require_meta(conn)
-        matrix = as_matrix(embeddings, meta.dimensions, meta.metric, what="embeddings")
-        if len(matrix) != n:
-            raise InvalidData(f"{len(matrix)} embeddings for {n} content ids")
+        meta, matrix = bulk.check_matrix(conn, embeddings, n)
         owners = _owners(conn, ctype, content_ids, agents)
-        # Ids are given rather than returned row by row: the write lock makes them ours, and
-        # AUTOINCREMENT's counter moves past them as it would have.
-        first = int(scalar(conn, sql.LAST_ROW_ID)) + 1
-        rowids = list(range(first, first + n))
-        type_value = ctype.value
-        conn.executemany(
-            sql.INSERT_ROW_WITH_ID,
-            (
-                (rowid, type_value, content_ids[i], chunks[i], hashes[i], *owners[i], matrix[i])
-                for i, rowid in enumerate(rowids)
-            ),
+        written = bulk.write_vectors(
+            conn, meta, ctype, content_ids, matrix, owners, chunks=chunks, hashes=hashes
         )
-        generation = int(scalar(conn, sql.BUMP_GENERATION))
-    added = AddedRows(rowids, matrix, ctype, list(content_ids), chunks, owners)
-    _after_commit(conn, handle, meta, generation, [], added)
-    return rowids
+    bulk.publish(conn, handle, written)
+    return list(written.added.rowids)
 
 
 def delete_embeddings(db: Executor, content_type: ContentType | str, content_id: str) -> int:

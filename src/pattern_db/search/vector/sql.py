@@ -51,7 +51,9 @@ BUMP_GENERATION = (
 )
 _COLUMNS = "content_type, content_id, chunk_index, content_hash, agent_id, folder_id, embedding"
 INSERT_ROW = f"INSERT INTO embeddings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
-INSERT_ROW_WITH_ID = f"INSERT INTO embeddings (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+# Many rows with their ids: `queries._bulk.insert_many` adds the VALUES lists.
+INSERT_ROWS_WITH_ID = f"INSERT INTO embeddings (id, {_COLUMNS})"
+INSERT_ROWS_WIDTH = 8
 LAST_ROW_ID = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'embeddings'"
 DELETE_ROWS = """
 DELETE FROM embeddings WHERE content_type = ? AND content_id = ?
