@@ -17,7 +17,7 @@ Design note.
   threads at once and the event loop never blocks on SQLite. The thread starts on first use
   and ends when the handle is closed. `AsyncGlobalDb` has a worker of its own.
 * Generated, not written twice. The modules here (`queries.*`, `fts`, `vector`, `search`,
-  `memory_docs`, `global_db`, `importers` and the handle's methods) are generated from the
+  `memory_docs`, `global_db`, `importers`, `embed` and the handle's methods) are generated from the
   sync ones by `python -m pattern_db.aio._codegen` and checked in, so they carry real
   signatures for mypy and IDEs; a test fails when they fall behind the sync API. Functions
   that take no database (`fts.validate_fts_query`) are the sync ones, re-exported.
@@ -40,12 +40,21 @@ from pattern_db.aio._handles import (
 )
 
 if TYPE_CHECKING:
-    from pattern_db.aio import fts, global_db, importers, memory_docs, queries, search, vector
+    from pattern_db.aio import (
+        embed,
+        fts,
+        global_db,
+        importers,
+        memory_docs,
+        queries,
+        search,
+        vector,
+    )
     from pattern_db.aio.global_db import AsyncGlobalDb
     from pattern_db.aio.memory_docs import AsyncMemoryDocs
 
 _LAZY_MODULES = frozenset(
-    {"fts", "global_db", "importers", "memory_docs", "queries", "search", "vector"}
+    {"embed", "fts", "global_db", "importers", "memory_docs", "queries", "search", "vector"}
 )
 _LAZY_NAMES = {
     "AsyncGlobalDb": "pattern_db.aio.global_db",
@@ -73,6 +82,7 @@ __all__ = [
     "AsyncHandle",
     "AsyncMemoryDocs",
     "AsyncTransaction",
+    "embed",
     "fts",
     "global_db",
     "importers",

@@ -79,6 +79,7 @@ MODULES: list[ModuleSpec] = [
     ModuleSpec("fts.py", "pattern_db.fts"),
     ModuleSpec("vector.py", "pattern_db.vector"),
     ModuleSpec("importers.py", "pattern_db.importers"),
+    ModuleSpec("embed.py", "pattern_db.embed"),
     ModuleSpec("search.py", "pattern_db.search", builders={"search": "AsyncHybridSearchBuilder"}),
 ]
 
