@@ -388,3 +388,48 @@ def test_the_module_level_open_and_example(tmp_path: Path) -> None:
             return await aio.fts.search_all(adb, "dentist", "a1")
 
     assert len(asyncio.run(main())) == 1
+
+
+def test_a_call_cancelled_while_it_waits_does_not_run(sync_db: ConstellationDb) -> None:
+    async def main(adb: AsyncConstellationDb) -> None:
+        inside = asyncio.Event()
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with adb.transaction():
+                inside.set()
+                await release.wait()
+
+        first = asyncio.create_task(holder())
+        await inside.wait()
+        waiting = asyncio.create_task(queries.message.create_message(adb, _message("never")))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        waiting.cancel()
+        release.set()
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert await queries.message.count_messages(adb, "a1") == 0
+
+    _run(main, sync_db)
+
+
+def test_the_langgraph_store_writes_on_the_handles_worker(sync_db: ConstellationDb) -> None:
+    pytest.importorskip("langgraph")
+    from pattern_db.integrations.langgraph import PatternStore
+
+    threads = _writer_threads(sync_db)
+    store = PatternStore(sync_db)
+
+    async def main(adb: AsyncConstellationDb) -> None:
+        await store.aput(("notes",), "k1", {"text": "dentist"})
+        await queries.message.create_message(adb, _message("alongside"))
+        item = await store.aget(("notes",), "k1")
+        assert item is not None
+        worker = worker_of(sync_db).thread
+        assert worker is not None
+        assert threads == {worker.ident}
+
+    _run(main, sync_db)
+    store.close()
