@@ -20,6 +20,7 @@ from pathlib import Path
 from bench._util import report
 from pattern_db import ConstellationDb, aio
 from pattern_db.aio import AsyncConstellationDb
+from pattern_db.aio._handles import worker_of
 from pattern_db.models import Agent, Message
 from pattern_db.queries import agent, message
 
@@ -68,6 +69,10 @@ def _concurrent_per_s(
     return asyncio.run(burst())
 
 
+def _noop() -> None:
+    return None
+
+
 def _row(case: str, us_per_call: float, sync_us: float) -> dict[str, object]:
     return {
         "case": case,
@@ -92,7 +97,12 @@ def main(argv: list[str]) -> None:
         thread_us = _async_per_call_us(
             lambda: asyncio.to_thread(agent.get_agent, db, "a1"), calls, repeat
         )
+        worker = worker_of(db)
+        noop_us = _async_per_call_us(lambda: worker.call(_noop), calls, repeat)
+        noop_many = _concurrent_per_s(lambda i: worker.call(_noop), per_task, repeat)
         rows += [
+            _row("no-op on the worker (the hand-off alone), one at a time", noop_us, 0.0),
+            _row(f"no-op on the worker, {TASKS} concurrent tasks", 1e6 / noop_many, 0.0),
             _row("get_agent, sync, one call at a time", sync_us, sync_us),
             _row("get_agent, aio, one call at a time", aio_us, sync_us),
             _row("get_agent, asyncio.to_thread, one at a time", thread_us, sync_us),

@@ -8,13 +8,15 @@ until the transaction ends: so a call of another task never joins someone else's
 or reads its uncommitted writes. A job whose awaiting task was cancelled before it started
 is skipped; one already running finishes (a thread cannot be interrupted) and its result is
 dropped. Jobs that end a transaction are never skipped, which is how a cancelled task still
-rolls its transaction back.
+rolls its transaction back. Results reach the event loop in batches: one wake-up of the loop
+settles every result that arrived before it ran (a busy worker would otherwise wake it once
+per call, which costs about a third of the throughput of 100 concurrent tasks).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -81,13 +83,21 @@ class Worker:
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[_Job] = deque()
+        self._lock = threading.Lock()  # orders a put against stop()
+        self._inbox: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         self._stopping = False
-        # Touched by the worker thread only.
+        # Touched by the worker thread only: jobs to run before the inbox (those that waited
+        # for a transaction), the waiting ones, and the open transactions.
+        self._ready: deque[_Job] = deque()
         self._deferred: deque[_Job] = deque()
         self._open: list[TxToken] = []
+        # Results on their way to each event loop: one wake-up of a loop carries every result
+        # that arrived before it ran, so a busy worker does not wake the loop once per call.
+        self._out_lock = threading.Lock()
+        self._outbox: dict[
+            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]
+        ] = {}
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -126,23 +136,22 @@ class Worker:
             raise
 
     def _put(self, job: _Job) -> None:
-        with self._cond:
+        with self._lock:
             if self._stopping:
                 raise DatabaseClosed(
                     "the database is closed; open it again with aio.AsyncConstellationDb.open"
                 )
-            self._queue.append(job)
+            self._inbox.put(job)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
                 self._thread.start()
-            else:
-                self._cond.notify()
 
     def stop(self) -> None:
         """Take no more jobs; the thread ends once the queued ones are done (never joins)."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
+        with self._lock:
+            if not self._stopping:
+                self._stopping = True
+                self._inbox.put(None)
 
     def handle_closed(self) -> None:
         """Called by `ConstellationDb.close()` (its handle_state hook): stop the thread."""
@@ -169,19 +178,16 @@ class Worker:
         if token in self._open:
             self._open.remove(token)
         if not self._open and self._deferred:
-            with self._cond:
-                self._queue.extendleft(reversed(self._deferred))
+            self._ready.extendleft(reversed(self._deferred))
             self._deferred.clear()
 
     def _main(self) -> None:
         while True:
-            with self._cond:
-                while not self._queue:
-                    if self._stopping:
-                        self._fail_deferred()
-                        return
-                    self._cond.wait()
-                job = self._queue.popleft()
+            job = self._ready.popleft() if self._ready else self._inbox.get()
+            if job is None:
+                self._ready.clear()  # emptied when the last transaction ended: nothing here
+                self._fail_deferred()
+                return
             self._run(job)
 
     def _fail_deferred(self) -> None:
@@ -214,9 +220,24 @@ class Worker:
             self._deliver(job, True, value)
 
     def _deliver(self, job: _Job, ok: bool, value: Any) -> None:
-        # RuntimeError: the event loop is closed, nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+        loop = job.loop
+        with self._out_lock:
+            waiting = self._outbox.get(loop)
+            if waiting is not None:
+                waiting.append((job.future, ok, value))
+                return
+            self._outbox[loop] = [(job.future, ok, value)]
+        try:
+            loop.call_soon_threadsafe(self._settle_all, loop)
+        except RuntimeError:  # the event loop is closed: nobody is waiting any more
+            with self._out_lock:
+                self._outbox.pop(loop, None)
+
+    def _settle_all(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._out_lock:
+            batch = self._outbox.pop(loop, [])
+        for future, ok, value in batch:
+            _settle(future, ok, value)
 
 
 class Bound(Generic[S]):
