@@ -132,6 +132,8 @@ def test_a_transaction_commits_and_an_error_rolls_it_back(sync_db: Constellation
             assert await queries.message.count_messages(tx, "a1") == 1
             assert await queries.message.count_messages(adb, "a1") == 1
             assert [h.content for h in await aio.fts.search_messages(tx, "kept", "a1")] == ["kept"]
+            fused = await aio.search.search(tx).text("kept").execute()
+            assert [r.content for r in fused] == ["kept"]
         with pytest.raises(_Abort):
             await _write_then_abort(adb, "dropped")
         assert [m.content_preview for m in await queries.message.get_messages(adb, "a1")] == [
