@@ -402,7 +402,14 @@ class ConstellationDb:
             if isinstance(self._queue, _write_queue.WriteQueue):
                 self._queue.close()
             with self._state_lock:
+                states = list(self._state.values())
                 self._state.clear()
+        for state in states:
+            # A state with a `handle_closed()` method (pattern_db.aio's worker) is told, so it
+            # can let go of what it holds; outside the lock, which its thread may be waiting on.
+            closed = getattr(state, "handle_closed", None)
+            if callable(closed):
+                closed()
 
     def __enter__(self) -> ConstellationDb:
         return self
@@ -440,7 +447,8 @@ class ConstellationDb:
     def handle_state(self, key: str, factory: Callable[[], T]) -> T:
         """Return this handle's object stored under `key`, made by `factory()` on first use.
 
-        For per-handle caches of higher layers (the vector cache); freed by `close()`.
+        For per-handle caches of higher layers (the vector cache); freed by `close()`, which
+        calls the object's `handle_closed()` method when it has one.
         """
         with self._state_lock:
             if key not in self._state:

@@ -24,16 +24,15 @@ Design note.
   write after the reads) unless told not to; `sweep_ttl()` or the sweeper thread deletes
   expired items; `ttl={"omit_expired": True}` hides them before the sweep.
 * Async. `abatch` embeds with the embedder's async methods, then runs the same sync code on the
-  store's own worker thread (`_run_sync`).
+  database's worker thread (`pattern_db.aio`'s, shared with every async call on the handle), so
+  the store's calls and the application's own `pattern_db.aio` calls never run at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +58,7 @@ from langgraph.store.base import (
 )
 
 from pattern_db import search, vector
+from pattern_db.aio._handles import run_on
 from pattern_db.codec import json_text
 from pattern_db.connection import ConstellationDb, Executor
 from pattern_db.errors import InvalidData
@@ -192,7 +192,6 @@ class PatternStore(BaseStore):
         self.index_config = index
         self.embeddings: Embeddings | None = None
         self._fields: Fields = tokenize_fields(["$"])
-        self._worker: ThreadPoolExecutor | None = None
         self._sweeper: threading.Thread | None = None
         self._stop_sweep = threading.Event()
         self._has_vectors = False
@@ -254,11 +253,8 @@ class PatternStore(BaseStore):
         return self._db
 
     def close(self) -> None:
-        """Stop the TTL sweeper and the async worker thread (the database stays open)."""
+        """Stop the TTL sweeper (the database, and its async worker thread, stay open)."""
         self.stop_ttl_sweeper()
-        if self._worker is not None:
-            self._worker.shutdown(wait=True)
-            self._worker = None
 
     # -- batches -------------------------------------------------------------------------------
 
@@ -302,12 +298,8 @@ class PatternStore(BaseStore):
         return await self._run_sync(self._execute, ops, _split(doc_vectors, owners), query_vectors)
 
     async def _run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run sync store code off the event loop, on this store's one worker thread."""
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pattern-store")
-        loop = asyncio.get_running_loop()
-        future: Awaitable[T] = loop.run_in_executor(self._worker, functools.partial(fn, *args))
-        return await future
+        """Run sync store code off the event loop, on the database's worker thread."""
+        return await run_on(self._db, lambda _db: fn(*args))
 
     def _checked(self, ops: Iterable[Op]) -> list[Op]:
         checked = list(ops)
