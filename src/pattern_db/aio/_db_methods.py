@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from pattern_db import maintenance
     from pattern_db.models.stats import DbStats
 
 __all__ = [
@@ -26,19 +27,33 @@ class DbMethods(Bound[ConstellationDb]):
     The same methods, each awaited and run on the worker thread.
     """
 
-    async def backup(self, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    async def backup(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        file_mode: int | None = None,
+        progress: maintenance.Progress | None = None,
+    ) -> Path:
         """Copy the database to `dest` through SQLite's online backup API; return the path.
 
         The copy is a consistent snapshot even while other threads or processes write. It is
-        written next to `dest` first, integrity-checked, then renamed into place.
+        written next to `dest` first, integrity-checked, then renamed into place, with
+        `file_mode` (by default the handle's, 0600). `progress(stage, done, total)` hears of
+        pages copied, then of the check.
 
         Raises:
-            InvalidData: `dest` exists and `overwrite` is False.
+            InvalidData: `dest` exists and `overwrite` is False, or a bad `file_mode`.
             DbError: the copy failed its integrity check.
+            DiskFull: no space left for the copy.
 
         Async twin: runs on the worker thread.
         """
-        return await self._call(lambda: self._sync.backup(dest, overwrite=overwrite))
+        return await self._call(
+            lambda: self._sync.backup(
+                dest, overwrite=overwrite, file_mode=file_mode, progress=progress
+            )
+        )
 
     async def capabilities(self) -> dict[str, Any]:
         """Return what this database and driver can do.
@@ -80,12 +95,12 @@ class DbMethods(Bound[ConstellationDb]):
         """
         return await self._call(lambda: self._sync.stats())
 
-    async def vacuum(self) -> None:
+    async def vacuum(self, *, progress: maintenance.Progress | None = None) -> None:
         """Rebuild the file compactly, then rebuild the FTS indexes (`maintenance.vacuum`).
 
         Async twin: runs on the worker thread.
         """
-        return await self._call(lambda: self._sync.vacuum())
+        return await self._call(lambda: self._sync.vacuum(progress=progress))
 
     async def verify(self) -> list[str]:
         """Return every problem found, one line each; empty when sound (`maintenance.verify`).

@@ -9,9 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pattern_db import files
 from pattern_db.aio._db_methods import DbMethods
 from pattern_db.aio._worker import TxToken, Worker, current_transactions
-from pattern_db.connection import DEFAULT_BUSY_TIMEOUT_MS, ConstellationDb, DbOrTx, Transaction
+from pattern_db.connection import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    DEFAULT_DURABILITY,
+    ConstellationDb,
+    DbOrTx,
+    Transaction,
+)
 from pattern_db.errors import DbError, InvalidData
 
 __all__ = [
@@ -166,6 +173,9 @@ class AsyncConstellationDb(DbMethods):
         migrate: bool = True,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         backup_before_migrate: bool = True,
+        read_only: bool = False,
+        file_mode: int = files.DEFAULT_FILE_MODE,
+        durability: str = DEFAULT_DURABILITY,
     ) -> AsyncConstellationDb:
         """Open (creating and migrating) a constellation file; see `ConstellationDb.open`."""
         db = await asyncio.to_thread(
@@ -174,6 +184,9 @@ class AsyncConstellationDb(DbMethods):
             migrate=migrate,
             busy_timeout_ms=busy_timeout_ms,
             backup_before_migrate=backup_before_migrate,
+            read_only=read_only,
+            file_mode=file_mode,
+            durability=durability,
         )
         return cls(db)
 
@@ -200,6 +213,16 @@ class AsyncConstellationDb(DbMethods):
     def vec_version(self) -> str | None:
         """The loaded sqlite-vec version, or None when it could not load."""
         return self._sync.vec_version
+
+    @property
+    def read_only(self) -> bool:
+        """True when the handle was opened read-only; see `ConstellationDb.read_only`."""
+        return self._sync.read_only
+
+    @property
+    def durability(self) -> str:
+        """The handle's durability, "normal" or "full"; see `ConstellationDb.open`."""
+        return self._sync.durability
 
     @property
     def database(self) -> AsyncConstellationDb:

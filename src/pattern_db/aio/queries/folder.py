@@ -113,11 +113,14 @@ async def create_passage(db: AsyncExecutor, passage: FilePassage) -> None:
 
 
 async def create_passages(db: AsyncExecutor, passages: Iterable[FilePassage]) -> None:
-    """Insert many passages in one transaction: all of them are written, or none.
+    """Insert many passages in one transaction with multi-row statements (all or nothing).
+
+    With vectors: `pattern_db.ingest.create_passages`.
 
     Raises:
-        AlreadyExists: a passage id exists already (or repeats in `passages`).
+        AlreadyExists: a passage id exists already (or repeats in `passages`); the error names it.
         ConstraintViolation: a passage's file does not exist, or a chunk_index is negative.
+        InvalidData: a field is invalid (a naive datetime).
 
     Async twin: runs on the database's worker thread.
     """

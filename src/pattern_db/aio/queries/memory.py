@@ -10,6 +10,7 @@ from pattern_db.compression import DEFAULT_COMPRESSION_THRESHOLD
 from pattern_db.models.memory import MemoryPermission
 from pattern_db.queries.memory.archival import check_block_access as _check_block_access
 from pattern_db.queries.memory.archival import count_archival_entries as _count_archival_entries
+from pattern_db.queries.memory.archival import create_archival_entries as _create_archival_entries
 from pattern_db.queries.memory.archival import create_archival_entry as _create_archival_entry
 from pattern_db.queries.memory.archival import (
     create_shared_block_attachment as _create_shared_block_attachment,
@@ -33,6 +34,7 @@ from pattern_db.queries.memory.archival import list_block_shared_agents as _list
 from pattern_db.queries.memory.archival import upsert_archival_entries as _upsert_archival_entries
 from pattern_db.queries.memory.archival import upsert_archival_entry as _upsert_archival_entry
 from pattern_db.queries.memory.blocks import create_block as _create_block
+from pattern_db.queries.memory.blocks import create_blocks as _create_blocks
 from pattern_db.queries.memory.blocks import deactivate_block as _deactivate_block
 from pattern_db.queries.memory.blocks import delete_block as _delete_block
 from pattern_db.queries.memory.blocks import get_block as _get_block
@@ -78,7 +80,7 @@ from pattern_db.queries.memory.updates import store_update as _store_update
 from pattern_db.queries.memory.updates import update_block_frontier as _update_block_frontier
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
     from typing import Any
 
@@ -101,8 +103,10 @@ __all__ = [
     "count_archival_entries",
     "count_redo_steps",
     "count_undo_steps",
+    "create_archival_entries",
     "create_archival_entry",
     "create_block",
+    "create_blocks",
     "create_checkpoint",
     "create_shared_block_attachment",
     "create_update",
@@ -231,6 +235,23 @@ async def count_undo_steps(db: AsyncExecutor, block_id: str) -> int:
     return await run(db, lambda db_: _count_undo_steps(db_, block_id))
 
 
+async def create_archival_entries(db: AsyncExecutor, entries: Iterable[ArchivalEntry]) -> None:
+    """Insert many new entries in one transaction with multi-row statements (all or nothing).
+
+    Every record is encoded and its agent checked before anything is written; the FTS index
+    follows through its trigger. With vectors: `pattern_db.ingest.create_archival_entries`.
+
+    Raises:
+        AlreadyExists: an id exists already or repeats in `entries` (the error names it).
+        ConstraintViolation: an agent does not exist (nor is `_constellation_`), or a
+            `parent_entry_id` names no entry.
+        InvalidData: a field is invalid (a naive datetime, JSON that cannot be stored).
+
+    Async twin: runs on the database's worker thread.
+    """
+    return await run(db, lambda db_: _create_archival_entries(db_, entries))
+
+
 async def create_archival_entry(db: AsyncExecutor, entry: ArchivalEntry) -> None:
     """Insert a new archival entry, every column taken from the record.
 
@@ -262,6 +283,30 @@ async def create_block(
     """
     return await run(
         db, lambda db_: _create_block(db_, block, compression_threshold=compression_threshold)
+    )
+
+
+async def create_blocks(
+    db: AsyncExecutor,
+    blocks: Iterable[MemoryBlock],
+    *,
+    compression_threshold: int = DEFAULT_COMPRESSION_THRESHOLD,
+) -> None:
+    """Insert many new blocks in one transaction with multi-row statements (all or nothing).
+
+    Snapshots are compressed as `create_block` does; every record is encoded and its agent
+    checked before anything is written. With vectors: `pattern_db.ingest.create_blocks`.
+
+    Raises:
+        AlreadyExists: an id exists already or repeats in `blocks`, or an agent has an active
+            block with a label given (the error names the row).
+        ConstraintViolation: an agent does not exist (nor is `_constellation_`).
+        InvalidData: a field is invalid (a naive datetime, an unknown block type).
+
+    Async twin: runs on the database's worker thread.
+    """
+    return await run(
+        db, lambda db_: _create_blocks(db_, blocks, compression_threshold=compression_threshold)
     )
 
 

@@ -114,10 +114,11 @@ async def create_message(db: AsyncExecutor, message: Message) -> None:
 
 
 async def create_messages(db: AsyncExecutor, messages: Iterable[Message]) -> None:
-    """Insert many messages in one transaction with one prepared statement (all or nothing).
+    """Insert many messages in one transaction with multi-row statements (all or nothing).
 
     Every record is validated and encoded before anything is written; if any row is refused
     (duplicate id, unknown agent, bad position) nothing is written and the error names the row.
+    With vectors: `pattern_db.ingest.create_messages`.
 
     Raises:
         AlreadyExists: a message id exists already or repeats in `messages`.
