@@ -18,9 +18,11 @@ one ConstellationDb handle (its `handle_state`, freed by `close()`) and guarded 
   writers are serialised, and a changed row is re-inserted under a new id) and, only if the row
   count then disagrees, the ids that are gone. Writes made through this handle outside an
   explicit transaction are applied to the cache right after they commit, when the cache was
-  exactly one generation behind. Writes inside `db.transaction()` are picked up by the next
-  query after the commit; queries made inside a transaction use SQL, which sees the
-  transaction's own writes.
+  exactly one generation behind. Writes inside `db.transaction()` are recorded in an overlay
+  (`overlay`): queries inside the transaction scan the committed matrix plus the overlay, the
+  commit folds it into the cache (SQLite's commit hook marks it, the next query applies it once
+  it checked the write is there), a rollback drops it. When the overlay cannot be trusted,
+  queries inside the transaction use SQL and the next query after it reads the change.
 * Loading: on a cold cache the first query is answered by SQL and the second one loads the
   cache, since a handle that queries twice is likely to query again; small indexes (<= 1M
   floats) load at once; `warm_vector_cache` loads on demand. The load reads the row metadata,
@@ -44,6 +46,7 @@ import numpy as np
 from pattern_db.connection import scalar
 from pattern_db.search.vector.core import (
     F32,
+    AddedRows,
     ContentType,
     IndexMeta,
     Owner,
@@ -52,6 +55,7 @@ from pattern_db.search.vector.core import (
     read_meta,
     top_k,
 )
+from pattern_db.search.vector.overlay import TxOverlay, Write
 from pattern_db.search.vector.store import (
     ROW_OVERHEAD_BYTES,
     TYPE_CODES,
@@ -102,17 +106,6 @@ class VectorCacheInfo(msgspec.Struct, kw_only=True):
     generation: int | None
 
 
-class AddedRows(msgspec.Struct):
-    """Rows a committed write added: ids, vectors (n, d) and what each embeds."""
-
-    rowids: Sequence[int]
-    vectors: F32
-    content_type: ContentType
-    content_ids: Sequence[str]
-    chunks: Sequence[int | None]
-    owners: Sequence[Owner]
-
-
 class VectorCache:
     """The cached vectors of one ConstellationDb handle; every method takes the lock."""
 
@@ -120,6 +113,7 @@ class VectorCache:
         self.lock = threading.RLock()
         self.enabled = True
         self.max_bytes = DEFAULT_CACHE_MAX_BYTES
+        self._hooked: int | None = None  # id() of the writer connection carrying our hooks
         self._drop()
 
     def _drop(self) -> None:
@@ -128,6 +122,7 @@ class VectorCache:
         self.generation = -1
         self.max_rowid = 0
         self.cold_queries = 0
+        self.overlay: TxOverlay | None = None
 
     # -- configuration and introspection -------------------------------------------------------
 
@@ -221,6 +216,7 @@ class VectorCache:
             self._drop()
             return False
         key = (meta.dimensions, meta.metric, meta.created_at)
+        self._fold(conn, meta.generation)
         if self.key == key and self.generation == meta.generation:
             return True
         # A generation that went back means the file was replaced (a restored backup): ids seen
@@ -294,29 +290,116 @@ class VectorCache:
         reads the change from the database instead.
         """
         with self.lock:
+            # A committed overlay not folded yet cannot be checked here: the next query reads
+            # its writes from the database instead.
+            self.overlay = None
             key = (meta.dimensions, meta.metric, meta.created_at)
-            store = self.store
-            if store is None or self.key != key or self.generation != generation - 1:
+            if self.store is None or self.key != key or self.generation != generation - 1:
                 return
-            for rowid in removed:
-                store.remove(rowid)
-            if added is not None and len(added.rowids):
-                types = [added.content_type.value] * len(added.rowids)
-                store.append(
-                    added.rowids,
-                    added.vectors,
-                    types,
-                    added.content_ids,
-                    added.chunks,
-                    added.owners,
-                )
-                self.max_rowid = max(self.max_rowid, max(added.rowids))
-            self.generation = generation
+            self._apply(Write(generation, removed, added))
             if self._nbytes() > self.max_bytes:
                 self._drop()
 
+    def _apply(self, write: Write) -> None:
+        store = self.store
+        assert store is not None
+        for rowid in write.removed:
+            store.remove(rowid)
+        added = write.added
+        if added is not None:
+            types = [added.content_type.value] * len(added.rowids)
+            store.append(
+                added.rowids, added.vectors, types, added.content_ids, added.chunks, added.owners
+            )
+            self.max_rowid = max(self.max_rowid, max(added.rowids))
+        self.generation = write.generation
+
+    # -- writes inside a transaction -----------------------------------------------------------
+
+    def record(
+        self,
+        conn: apsw.Connection,
+        meta: IndexMeta,
+        generation: int,
+        removed: Sequence[int],
+        added: AddedRows | None,
+    ) -> None:
+        """Record a write made inside an open transaction on `conn` (it moved to `generation`)."""
+        with self.lock:
+            key = (meta.dimensions, meta.metric, meta.created_at)
+            if self.store is None or self.key != key:
+                self.overlay = None
+                return
+            self._hook(conn)
+            overlay = self.overlay
+            if overlay is not None and overlay.committed:
+                self._fold(conn, generation - 1)  # the previous transaction's
+                overlay = self.overlay
+            if overlay is None:
+                overlay = self.overlay = TxOverlay(meta.dimensions, meta.metric, self.generation)
+            overlay.record(conn, Write(generation, removed, added))
+
+    def search_in_transaction(
+        self,
+        conn: apsw.Connection,
+        meta: IndexMeta,
+        query: F32,
+        k: int,
+        content_type: ContentType | None,
+        scope: Scope | None,
+    ) -> list[VectorSearchResult] | None:
+        """Return the k nearest as the open transaction on `conn` sees them, or None (use SQL)."""
+        with self.lock:
+            key = (meta.dimensions, meta.metric, meta.created_at)
+            if not self.enabled or self.store is None or self.key != key:
+                return None
+            overlay = self.overlay
+            if overlay is not None and overlay.committed:
+                self._fold(conn, meta.generation)
+                overlay = self.overlay
+            ctype = None if content_type is None else TYPE_CODES[content_type.value]
+            if overlay is None:
+                if self.generation != meta.generation:
+                    return None
+                return top_k(self.store.search(query, k, ctype, scope), k)
+            if not overlay.holds(conn, self.generation, meta.generation):
+                return None
+            found = overlay.search(self.store, query, k, ctype, scope)
+            return None if found is None else top_k(found, k)
+
+    def _fold(self, conn: apsw.Connection, generation: int) -> None:
+        """Apply a committed overlay if `conn`'s snapshot at `generation` holds it; drop it."""
+        overlay = self.overlay
+        if overlay is None or not overlay.committed:
+            return
+        self.overlay = None
+        if self.store is None or not overlay.holds(conn, self.generation, generation):
+            return
+        for write in overlay.writes:
+            self._apply(write)
+        if self._nbytes() > self.max_bytes:
+            self._drop()
+
+    def _hook(self, conn: apsw.Connection) -> None:
+        if self._hooked == id(conn):
+            return
+        conn.set_commit_hook(self._on_commit, id=_HOOK_ID)
+        conn.set_rollback_hook(self._on_rollback, id=_HOOK_ID)
+        self._hooked = id(conn)
+
+    def _on_commit(self) -> bool:
+        # SQLite calls this inside COMMIT (no SQL allowed, no lock taken): only mark.
+        overlay = self.overlay
+        if overlay is not None:
+            overlay.committed = True
+        return False  # let the commit go ahead
+
+    def _on_rollback(self) -> None:
+        self.overlay = None
+
 
 _STATE_KEY = "pattern_db.vector.cache"
+_HOOK_ID = "pattern_db.vector.cache.overlay"
 
 
 def cache_for(db: ConstellationDb) -> VectorCache:
