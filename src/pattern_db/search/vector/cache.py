@@ -375,8 +375,15 @@ class VectorCache:
         self.overlay = None
         if self.store is None or not overlay.holds(conn, self.generation, generation):
             return
-        for write in overlay.writes:
-            self._apply(write)
+        # One append of the net change: a matrix copy per write would cost more than the query.
+        removed, rowids, vectors, types, content_ids, chunks, owners = overlay.net()
+        store = self.store
+        for rowid in removed:
+            store.remove(rowid)
+        if rowids:
+            store.append(rowids, vectors, types, content_ids, chunks, owners)
+            self.max_rowid = max(self.max_rowid, max(rowids))
+        self.generation = overlay.generation
         if self._nbytes() > self.max_bytes:
             self._drop()
 

@@ -23,8 +23,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import apsw
+import numpy as np
 
-from pattern_db.search.vector.core import F32, AddedRows, Candidate, Metric, Scope
+from pattern_db.search.vector.core import (
+    CONTENT_TYPES,
+    F32,
+    AddedRows,
+    Candidate,
+    Metric,
+    Owner,
+    Scope,
+)
 from pattern_db.search.vector.sql import MAX_K
 from pattern_db.search.vector.store import VectorStore
 
@@ -104,6 +113,27 @@ class TxOverlay:
             self.added.append(a.rowids, a.vectors, types, a.content_ids, a.chunks, a.owners)
         self.writes.append(write)
         self.generation = write.generation
+
+    def net(
+        self,
+    ) -> tuple[list[int], list[int], F32, list[str], list[str], list[int | None], list[Owner]]:
+        """Return the net change: committed rowids removed, then the rows added and still live.
+
+        The added rows come as rowids, vectors, content types, content ids, chunks, owners.
+        """
+        store = self.added
+        live = np.flatnonzero(store.alive[: store.n])
+        owners = {code: owner for owner, code in store.agent_codes.items()}
+        picked = live.tolist()
+        return (
+            sorted(self.hidden),
+            store.rowids[live].tolist(),
+            store.mat[live],
+            [CONTENT_TYPES[code].value for code in store.types[live].tolist()],
+            [store.content_ids[i] for i in picked],
+            [None if store.chunks[i] < 0 else store.chunks[i] for i in picked],
+            [owners[code] for code in store.agents[live].tolist()],
+        )
 
     def holds(self, conn: apsw.Connection, cache_generation: int, generation: int) -> bool:
         """Return whether the overlay is the state `conn` sees at `generation` over the cache."""
