@@ -9,7 +9,10 @@ to a tail [n_main, n) in arrival order and are scanned with a mask; deleted rows
 dead and masked. When the tail or the dead rows pass an eighth of the matrix, it is rebuilt
 sorted (one pass over the floats). Many small products instead of one big one cost up to 60%
 more when other processes compete for the cores (measured), which is why this is not a matrix
-per owner.
+per owner. A filter's slices that touch are scanned as one range (every row a message: one
+product, not one per agent); a filter covering a third of the rows between its first and last
+slice is one masked range; the products over small slices run in numpy's single-threaded loop
+(`bench/bench_vector_filters.py`).
 """
 
 from __future__ import annotations
@@ -41,8 +44,13 @@ __all__ = ["ROW_OVERHEAD_BYTES", "TYPE_CODES", "VectorStore", "read_vectors"]
 TYPE_CODES = {t.value: code for code, t in enumerate(CONTENT_TYPES)}
 # Python-side cost of a row beyond its floats: content id, list slots, rowid map entry.
 ROW_OVERHEAD_BYTES = 200
-# A type-only query over more (agent, type) slices than this scans everything with a mask.
-_MAX_SLICES = 16
+# A selection of more separate slices than this, or covering a third of the rows between its
+# first and last, is scanned as one range with a mask.
+_MAX_SLICES = 64
+# Products over fewer rows than this use numpy's own single-threaded loop instead of BLAS: a
+# threaded BLAS call waits for its threads, which on a busy machine costs more than the product
+# (10 products of 2,500 x 384: 75 ms through 2-thread BLAS, 18 ms so, 30 ms as one product).
+_BLAS_MIN_ROWS = 32_768
 # The sorted matrix is rebuilt when its tail or its dead rows exceed an eighth of it, and this.
 _REBUILD_MIN_ROWS = 1024
 _L1_BLOCK_ROWS = 4096
@@ -247,10 +255,13 @@ class VectorStore:
                     main.append((*found, False))
         elif ctype is not None:
             main = [(s, e, False) for (_, t), (s, e) in self.ranges.items() if t == ctype]
-            if len(main) > _MAX_SLICES:
-                main = [(0, self.n_main, True)]
         else:
             main = [(0, self.n_main, False)]
+        main = _coalesce(main)
+        if len(main) > 1:
+            first, last = main[0][0], main[-1][1]
+            if len(main) > _MAX_SLICES or 3 * sum(e - s for s, e, _ in main) >= last - first:
+                main = [(first, last, True)]
         tail = [(self.n_main, self.n, ctype is not None or codes is not None)]
         return [s for s in main + tail if s[1] > s[0]]
 
@@ -337,16 +348,34 @@ class VectorStore:
     def _score(self, rows: F32, aux: F32, query: F32, out: F32) -> None:
         """Write float32 scores (larger is nearer) of `rows` (with their auxiliaries) into `out`."""
         if self.metric == "cosine":
-            np.matmul(rows, query, out=out)
+            _dot(rows, query, out)
             out *= aux
         elif self.metric == "l2":
-            np.matmul(rows, query, out=out)
+            _dot(rows, query, out)
             out *= 2.0
             out -= aux
         else:
             for lo in range(0, len(rows), _L1_BLOCK_ROWS):
                 block = rows[lo : lo + _L1_BLOCK_ROWS]
                 np.negative(np.abs(block - query).sum(axis=1), out=out[lo : lo + len(block)])
+
+
+def _dot(rows: F32, query: F32, out: F32) -> None:
+    if len(rows) < _BLAS_MIN_ROWS:
+        np.einsum("ij,j->i", rows, query, out=out)
+    else:
+        np.matmul(rows, query, out=out)
+
+
+def _coalesce(slices: list[tuple[int, int, bool]]) -> list[tuple[int, int, bool]]:
+    """Return unmasked row ranges sorted, with ranges that touch joined into one."""
+    joined: list[tuple[int, int, bool]] = []
+    for start, end, mask in sorted(slices):
+        if joined and joined[-1][1] == start and not mask and not joined[-1][2]:
+            joined[-1] = (joined[-1][0], end, False)
+        else:
+            joined.append((start, end, mask))
+    return joined
 
 
 def _auxiliary(metric: Metric, vectors: F32) -> tuple[F32, float, npt.NDArray[np.bool_]]:
