@@ -55,13 +55,9 @@ from pattern_db.search.vector.core import (
     read_meta,
     top_k,
 )
+from pattern_db.search.vector.load import read_columns, read_vectors
 from pattern_db.search.vector.overlay import TxOverlay, Write
-from pattern_db.search.vector.store import (
-    ROW_OVERHEAD_BYTES,
-    TYPE_CODES,
-    VectorStore,
-    read_vectors,
-)
+from pattern_db.search.vector.store import ROW_OVERHEAD_BYTES, TYPE_CODES, VectorStore
 
 if TYPE_CHECKING:
     from pattern_db.connection import ConstellationDb
@@ -84,9 +80,6 @@ _LOAD_ON_QUERY = 2
 # A delta larger than this share of the cache is read by reloading everything.
 _RELOAD_FRACTION = 4
 
-_SELECT_ROWS = """
-SELECT id, content_type, content_id, chunk_index, agent_id, folder_id FROM embeddings ORDER BY id
-"""
 _SELECT_NEW = """
 SELECT id, content_type, content_id, chunk_index, agent_id, folder_id, embedding FROM embeddings
 WHERE id > ? ORDER BY id
@@ -189,7 +182,11 @@ class VectorCache:
         if self.key is None and not force and not self._should_load(conn, meta):
             self.cold_queries += 1
             return False
-        return self._in_read_transaction(conn, self._refresh)
+        loaded = self.store
+        current = self._in_read_transaction(conn, self._refresh)
+        if self.store is not None and self.store is not loaded:
+            _unmap(conn)
+        return current
 
     def _should_load(self, conn: apsw.Connection, meta: IndexMeta) -> bool:
         rows = int(scalar(conn, _COUNT_ROWS))
@@ -230,13 +227,17 @@ class VectorCache:
     def _load(self, conn: apsw.Connection, meta: IndexMeta) -> bool:
         cold_queries = self.cold_queries
         self._drop()
-        rows: list[Any] = conn.execute(_SELECT_ROWS).fetchall()
-        if not self._fits(len(rows), meta.dimensions):
+        if not self._fits(int(scalar(conn, _COUNT_ROWS)), meta.dimensions):
             self.cold_queries = cold_queries
             return False
+        columns = read_columns(conn)
+        ids = columns.ids
         store = VectorStore(meta.dimensions, meta.metric)
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        places = store.lay_out(rows)
+        store.agent_codes = columns.owner_codes
+        places = store.lay_out_columns(
+            ids, columns.types, columns.owners, columns.content_ids, columns.chunks
+        )
+        del columns
         present = read_vectors(conn, meta.dimensions, places, store.mat)
         store.finish(ids[~present].tolist())
         self.store = store
@@ -403,6 +404,19 @@ class VectorCache:
 
     def _on_rollback(self) -> None:
         self.overlay = None
+
+
+def _unmap(conn: apsw.Connection) -> None:
+    """Give back the file pages a full load mapped in (they stay in the OS's file cache).
+
+    A load reads every page of the table through SQLite's memory map, which then counts them in
+    the process's resident memory as long as they stay mapped: as much again as the vectors.
+    Setting mmap_size to 0 unmaps the file; setting it back maps it again, untouched.
+    """
+    size = int(scalar(conn, "PRAGMA mmap_size") or 0)  # no row for an in-memory database
+    if size > 0:
+        conn.execute("PRAGMA mmap_size = 0").fetchall()
+        conn.execute(f"PRAGMA mmap_size = {size}").fetchall()
 
 
 _STATE_KEY = "pattern_db.vector.cache"

@@ -21,7 +21,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import apsw
 import numpy as np
 import numpy.typing as npt
 
@@ -39,7 +38,7 @@ from pattern_db.search.vector.core import (
     exact_distances,
 )
 
-__all__ = ["ROW_OVERHEAD_BYTES", "TYPE_CODES", "VectorStore", "read_vectors"]
+__all__ = ["ROW_OVERHEAD_BYTES", "TYPE_CODES", "VectorStore"]
 
 TYPE_CODES = {t.value: code for code, t in enumerate(CONTENT_TYPES)}
 # Python-side cost of a row beyond its floats: content id, list slots, rowid map entry.
@@ -57,7 +56,6 @@ _L1_BLOCK_ROWS = 4096
 _NEG_INF = np.float32(-np.inf)
 
 _BLOCK = TYPE_CODES[ContentType.MEMORY_BLOCK.value]
-_VECTORS_BY_ID = "SELECT embedding FROM embeddings ORDER BY id"
 
 
 class VectorStore:
@@ -122,6 +120,19 @@ class VectorStore:
         agents = np.fromiter((self._agent_code(Owner(r[4], r[5])) for r in rows), np.int32, n)
         types = np.fromiter((TYPE_CODES[r[1]] for r in rows), np.int8, n)
         ids = np.fromiter((r[0] for r in rows), np.int64, n)
+        chunks = [chunk_key(r[3]) for r in rows]
+        return self.lay_out_columns(ids, types, agents, [r[2] for r in rows], chunks)
+
+    def lay_out_columns(
+        self,
+        ids: I64,
+        types: npt.NDArray[np.int8],
+        agents: npt.NDArray[np.int32],
+        content_ids: Sequence[str],
+        chunks: Sequence[int],
+    ) -> I64:
+        """`lay_out` for rows given as columns: owner codes (of `agent_codes`) and chunk keys."""
+        n = len(ids)
         order = np.lexsort((ids, types, agents))
         places = np.empty(n, np.int64)
         places[order] = np.arange(n)
@@ -129,8 +140,8 @@ class VectorStore:
         self.rowids[:n], self.agents[:n], self.types[:n] = ids[order], agents[order], types[order]
         self.alive[:n] = True
         picked = order.tolist()
-        self.content_ids = [rows[i][2] for i in picked]
-        self.chunks = [chunk_key(rows[i][3]) for i in picked]
+        self.content_ids = [content_ids[i] for i in picked]
+        self.chunks = [chunks[i] for i in picked]
         self.n = self.n_main = self.live = n
         self._blocks = None
         return places
@@ -396,26 +407,3 @@ def _auxiliary(metric: Metric, vectors: F32) -> tuple[F32, float, npt.NDArray[np
     if metric == "l2":
         return np.where(bad, 0.0, squares).astype(np.float32), largest, bad
     return np.zeros(len(vectors), np.float32), largest, bad
-
-
-def read_vectors(
-    conn: apsw.Connection, dimensions: int, places: I64, into: F32
-) -> npt.NDArray[np.bool_]:
-    """Copy every row's vector, in id order, to `into[places[i]]`; return which rows had one.
-
-    One pass over the table with the vectors streamed straight into the matrix (no list of blobs
-    held); a blob of the wrong size leaves its row out.
-    """
-    present = np.zeros(len(places), np.bool_)
-    if not len(places):
-        return present
-    row_bytes = dimensions * 4
-    target = memoryview(into.reshape(-1).view(np.uint8).data)
-    for i, (blob,) in enumerate(conn.execute(_VECTORS_BY_ID)):
-        if i >= len(places):
-            break  # rows added after the layout was read: the next sync picks them up
-        if len(blob) == row_bytes:
-            at = int(places[i]) * row_bytes
-            target[at : at + row_bytes] = blob
-            present[i] = True
-    return present
