@@ -302,6 +302,7 @@ class VectorCache:
             key = (meta.dimensions, meta.metric, meta.created_at)
             if self.store is None or self.key != key or self.generation != generation - 1:
                 return
+            self.store.maybe_rebuild()  # one a fold left due
             self._apply(Write(generation, removed, added))
             if self._nbytes() > self.max_bytes:
                 self._drop()
@@ -337,6 +338,7 @@ class VectorCache:
                 self.overlay = None
                 return
             self._hook(conn)
+            self.store.maybe_rebuild()  # one a fold left due
             overlay = self.overlay
             if overlay is not None and overlay.committed:
                 self._fold(conn, generation - 1)  # the previous transaction's
@@ -387,7 +389,9 @@ class VectorCache:
         for rowid in removed:
             store.remove(rowid)
         if rowids:
-            store.append(rowids, vectors, types, content_ids, chunks, owners)
+            # A rebuild this makes due is left to the next write, which is when autocommit
+            # writes pay for theirs: the query that folds stays as cheap as any other.
+            store.append(rowids, vectors, types, content_ids, chunks, owners, rebuild=False)
             self.max_rowid = max(self.max_rowid, max(rowids))
         self.generation = overlay.generation
         if self._nbytes() > self.max_bytes:

@@ -87,8 +87,11 @@ class TxOverlay:
         self.writes: list[Write] = []
         self.valid = True
         self.committed = False
+        # The rows added and still live, and the committed rowids removed, as of the first
+        # `applied` writes: built when a query or the fold needs them, not per write.
         self.added = VectorStore(dimensions, metric)
-        self.hidden: set[int] = set()  # committed rowids the transaction removed
+        self.hidden: set[int] = set()
+        self.applied = 0
 
     def record(self, conn: apsw.Connection, write: Write) -> None:
         """Add a write just made on `conn`; the overlay breaks unless it follows the last one.
@@ -104,15 +107,31 @@ class TxOverlay:
         ):
             self.valid = False
             return
-        for rowid in write.removed:
-            if not self.added.remove(rowid):
-                self.hidden.add(rowid)
-        a = write.added
-        if a is not None:
-            types = [a.content_type.value] * len(a.rowids)
-            self.added.append(a.rowids, a.vectors, types, a.content_ids, a.chunks, a.owners)
         self.writes.append(write)
         self.generation = write.generation
+
+    def _catch_up(self) -> None:
+        """Apply the writes recorded since the last call, with one append for their rows."""
+        live: dict[int, tuple[AddedRows, int]] = {}
+        for write in self.writes[self.applied :]:
+            for rowid in write.removed:
+                if live.pop(rowid, None) is None and not self.added.remove(rowid):
+                    self.hidden.add(rowid)
+            if write.added is not None:
+                live.update((rowid, (write.added, i)) for i, rowid in enumerate(write.added.rowids))
+        self.applied = len(self.writes)
+        if not live:
+            return
+        rows = list(live.values())
+        vectors = np.stack([a.vectors[i] for a, i in rows])
+        self.added.append(
+            list(live),
+            vectors,
+            [a.content_type.value for a, _ in rows],
+            [a.content_ids[i] for a, i in rows],
+            [a.chunks[i] for a, i in rows],
+            [a.owners[i] for a, i in rows],
+        )
 
     def net(
         self,
@@ -121,6 +140,9 @@ class TxOverlay:
 
         The added rows come as rowids, vectors, content types, content ids, chunks, owners.
         """
+        if self.applied == 0:
+            return self._net_of_writes()
+        self._catch_up()
         store = self.added
         live = np.flatnonzero(store.alive[: store.n])
         owners = {code: owner for owner, code in store.agent_codes.items()}
@@ -133,6 +155,35 @@ class TxOverlay:
             [store.content_ids[i] for i in picked],
             [None if store.chunks[i] < 0 else store.chunks[i] for i in picked],
             [owners[code] for code in store.agents[live].tolist()],
+        )
+
+    def _net_of_writes(
+        self,
+    ) -> tuple[list[int], list[int], F32, list[str], list[str], list[int | None], list[Owner]]:
+        # No query inside the transaction built the added rows' store: read the writes.
+        live: dict[int, tuple[AddedRows, int]] = {}
+        hidden: set[int] = set()
+        for write in self.writes:
+            for rowid in write.removed:
+                if live.pop(rowid, None) is None:
+                    hidden.add(rowid)
+            if write.added is not None:
+                live.update((rowid, (write.added, i)) for i, rowid in enumerate(write.added.rowids))
+        rows = list(live.values())
+        dimensions = self.added.dimensions
+        vectors = (
+            np.stack([a.vectors[i] for a, i in rows])
+            if rows
+            else np.zeros((0, dimensions), np.float32)
+        )
+        return (
+            sorted(hidden),
+            list(live),
+            vectors,
+            [a.content_type.value for a, _ in rows],
+            [a.content_ids[i] for a, i in rows],
+            [a.chunks[i] for a, i in rows],
+            [a.owners[i] for a, i in rows],
         )
 
     def holds(self, conn: apsw.Connection, cache_generation: int, generation: int) -> bool:
@@ -148,6 +199,7 @@ class TxOverlay:
 
         None when the transaction removed too many committed rows to skip them cheaply.
         """
+        self._catch_up()
         hidden = self.hidden
         if len(hidden) > MAX_K:
             return None

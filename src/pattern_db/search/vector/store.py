@@ -165,8 +165,13 @@ class VectorStore:
         content_ids: Sequence[str],
         chunks: Sequence[int | None],
         owners: Sequence[Owner],
+        *,
+        rebuild: bool = True,
     ) -> None:
-        """Add rows at the tail (scanned with a mask until the next rebuild)."""
+        """Add rows at the tail (scanned with a mask until the next rebuild).
+
+        `rebuild=False` leaves a due rebuild to the next write (`maybe_rebuild`).
+        """
         m = len(rowids)
         start, end = self.n, self.n + m
         self._reserve(end)
@@ -190,7 +195,8 @@ class VectorStore:
         self.live += m
         for rowid in np.asarray(rowids)[bad].tolist():
             self.remove(rowid)
-        self._maybe_rebuild()
+        if rebuild:
+            self._maybe_rebuild()
 
     def remove(self, rowid: int) -> bool:
         """Flag a row dead; return whether it was cached."""
@@ -211,6 +217,10 @@ class VectorStore:
         """Return the rowids of every cached live row."""
         live: I64 = self.rowids[: self.n][self.alive[: self.n]]
         return live
+
+    def maybe_rebuild(self) -> None:
+        """Rebuild the sorted matrix if its tail or dead rows have grown past their share."""
+        self._maybe_rebuild()
 
     def _maybe_rebuild(self) -> None:
         tail, dead = self.n - self.n_main, len(self.dead)
