@@ -226,12 +226,8 @@ def _after_commit(
 ) -> None:
     """Tell this handle's cache about a write: applied if committed, recorded inside a tx."""
     cache = existing_cache(handle)
-    if cache is None:
-        return
-    if conn.in_transaction:
-        cache.record(conn, meta, generation, removed, added)
-    else:
-        cache.apply(meta, generation, removed, added)
+    if cache is not None:
+        cache.after_write(conn, meta, generation, removed, added)
 
 
 def insert_embedding(
