@@ -236,14 +236,16 @@ def test_the_cache_belongs_to_its_handle_and_close_frees_it(tmp_path: Path) -> N
     assert _vector_cache.existing_cache(first) is None
 
 
-@pytest.mark.parametrize("max_slices", [16, 1])
+@pytest.mark.parametrize(("max_slices", "blas_min_rows"), [(64, 32_768), (64, 0), (1, 32_768)])
 def test_tail_dead_rows_and_rebuilds_stay_exact(
-    db: ConstellationDb, monkeypatch: pytest.MonkeyPatch, max_slices: int
+    db: ConstellationDb, monkeypatch: pytest.MonkeyPatch, max_slices: int, blas_min_rows: int
 ) -> None:
     # Small thresholds so that rows pass through the tail, die, and get rebuilt in many orders;
-    # max_slices=1 makes type-only queries scan the whole matrix with a mask.
+    # max_slices=1 makes type-only queries scan the whole matrix with a mask; blas_min_rows=0
+    # scores every slice through BLAS rather than numpy's loop.
     monkeypatch.setattr(_vector_store, "_REBUILD_MIN_ROWS", 3)
     monkeypatch.setattr(_vector_store, "_MAX_SLICES", max_slices)
+    monkeypatch.setattr(_vector_store, "_BLAS_MIN_ROWS", blas_min_rows)
     data = random_dataset(db, 40, 4, agents=("a1", "a2", None))
     use_path(db, "cache")
     store = _vector_cache.cache_for(db).store

@@ -21,9 +21,9 @@ Design note.
   type, answers most queries with BLAS matrix-vector products over the rows the filters select,
   within a few percent of numpy on the bare matrix; SQL with sqlite-vec's distance functions
   answers the rest (cold cache, cache off or over its memory budget, queries inside a
-  transaction). Both paths filter before ranking (k rows whenever k rows match), rank candidates
-  on float64 distances with sqlite-vec's formulas and break ties by content id, chunk index, then
-  rowid, so they return the same list.
+  transaction whose writes the cache could not follow). Both paths filter before ranking (k
+  rows whenever k rows match), rank candidates on float64 distances with sqlite-vec's formulas
+  and break ties by content id, chunk index, then rowid, so they return the same list.
 * Input: a vector of the wrong length raises DimensionMismatch, NaN/inf or a zero vector under
   cosine InvalidData; a different model or metric is refused unless the index is reset
   (`reset_embeddings`); k is at most 4096.
@@ -223,12 +223,10 @@ def _after_commit(
     removed: Sequence[int],
     added: AddedRows | None,
 ) -> None:
-    """Tell this handle's cache about a write, if the write is committed (not inside a tx)."""
-    if conn.in_transaction:
-        return
+    """Tell this handle's cache about a write: applied if committed, recorded inside a tx."""
     cache = existing_cache(handle)
     if cache is not None:
-        cache.apply(meta, generation, removed, added)
+        cache.after_write(conn, meta, generation, removed, added)
 
 
 def insert_embedding(
@@ -454,11 +452,14 @@ def knn_search(
             )
         elif folder_id is not None:
             scope = Scope.of_folder(folder_id)
-        # Inside a transaction the cache cannot see the transaction's own writes: use SQL.
-        if not conn.in_transaction:
-            found = cache_for(handle).search(conn, meta, query, k, ctype, scope)
-            if found is not None:
-                return found
+        cache = cache_for(handle)
+        if conn.in_transaction:
+            # The committed matrix plus the transaction's own writes (`overlay`), when known.
+            found = cache.search_in_transaction(conn, meta, query, k, ctype, scope)
+        else:
+            found = cache.search(conn, meta, query, k, ctype, scope)
+        if found is not None:
+            return found
         return sql.sqlite_vec_knn(conn, meta, query, k, ctype, scope)
 
 

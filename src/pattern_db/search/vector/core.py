@@ -31,6 +31,7 @@ __all__ = [
     "F32",
     "I64",
     "METRICS",
+    "AddedRows",
     "Candidate",
     "ContentType",
     "EmbeddingLike",
@@ -132,6 +133,17 @@ class Scope(NamedTuple):
     def owners(self) -> list[Owner]:
         """Return every owner whose rows are in scope (shared blocks aside)."""
         return [Owner(a, None) for a in self.agents] + [Owner(None, f) for f in self.folders]
+
+
+class AddedRows(msgspec.Struct):
+    """Rows a write added: ids, vectors (n, d) and what each embeds."""
+
+    rowids: Sequence[int]
+    vectors: F32
+    content_type: ContentType
+    content_ids: Sequence[str]
+    chunks: Sequence[int | None]
+    owners: Sequence[Owner]
 
 
 class IndexMeta(NamedTuple):

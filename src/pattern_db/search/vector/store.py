@@ -9,7 +9,10 @@ to a tail [n_main, n) in arrival order and are scanned with a mask; deleted rows
 dead and masked. When the tail or the dead rows pass an eighth of the matrix, it is rebuilt
 sorted (one pass over the floats). Many small products instead of one big one cost up to 60%
 more when other processes compete for the cores (measured), which is why this is not a matrix
-per owner.
+per owner. A filter's slices that touch are scanned as one range (every row a message: one
+product, not one per agent); a filter covering a third of the rows between its first and last
+slice is one masked range; the products over small slices run in numpy's single-threaded loop
+(`bench/bench_vector_filters.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import apsw
 import numpy as np
 import numpy.typing as npt
 
@@ -36,20 +38,24 @@ from pattern_db.search.vector.core import (
     exact_distances,
 )
 
-__all__ = ["ROW_OVERHEAD_BYTES", "TYPE_CODES", "VectorStore", "read_vectors"]
+__all__ = ["ROW_OVERHEAD_BYTES", "TYPE_CODES", "VectorStore"]
 
 TYPE_CODES = {t.value: code for code, t in enumerate(CONTENT_TYPES)}
 # Python-side cost of a row beyond its floats: content id, list slots, rowid map entry.
 ROW_OVERHEAD_BYTES = 200
-# A type-only query over more (agent, type) slices than this scans everything with a mask.
-_MAX_SLICES = 16
+# A selection of more separate slices than this, or covering a third of the rows between its
+# first and last, is scanned as one range with a mask.
+_MAX_SLICES = 64
+# Products over fewer rows than this use numpy's own single-threaded loop instead of BLAS: a
+# threaded BLAS call waits for its threads, which on a busy machine costs more than the product
+# (10 products of 2,500 x 384: 75 ms through 2-thread BLAS, 18 ms so, 30 ms as one product).
+_BLAS_MIN_ROWS = 32_768
 # The sorted matrix is rebuilt when its tail or its dead rows exceed an eighth of it, and this.
 _REBUILD_MIN_ROWS = 1024
 _L1_BLOCK_ROWS = 4096
 _NEG_INF = np.float32(-np.inf)
 
 _BLOCK = TYPE_CODES[ContentType.MEMORY_BLOCK.value]
-_VECTORS_BY_ID = "SELECT embedding FROM embeddings ORDER BY id"
 
 
 class VectorStore:
@@ -114,6 +120,19 @@ class VectorStore:
         agents = np.fromiter((self._agent_code(Owner(r[4], r[5])) for r in rows), np.int32, n)
         types = np.fromiter((TYPE_CODES[r[1]] for r in rows), np.int8, n)
         ids = np.fromiter((r[0] for r in rows), np.int64, n)
+        chunks = [chunk_key(r[3]) for r in rows]
+        return self.lay_out_columns(ids, types, agents, [r[2] for r in rows], chunks)
+
+    def lay_out_columns(
+        self,
+        ids: I64,
+        types: npt.NDArray[np.int8],
+        agents: npt.NDArray[np.int32],
+        content_ids: Sequence[str],
+        chunks: Sequence[int],
+    ) -> I64:
+        """`lay_out` for rows given as columns: owner codes (of `agent_codes`) and chunk keys."""
+        n = len(ids)
         order = np.lexsort((ids, types, agents))
         places = np.empty(n, np.int64)
         places[order] = np.arange(n)
@@ -121,8 +140,8 @@ class VectorStore:
         self.rowids[:n], self.agents[:n], self.types[:n] = ids[order], agents[order], types[order]
         self.alive[:n] = True
         picked = order.tolist()
-        self.content_ids = [rows[i][2] for i in picked]
-        self.chunks = [chunk_key(rows[i][3]) for i in picked]
+        self.content_ids = [content_ids[i] for i in picked]
+        self.chunks = [chunks[i] for i in picked]
         self.n = self.n_main = self.live = n
         self._blocks = None
         return places
@@ -146,8 +165,13 @@ class VectorStore:
         content_ids: Sequence[str],
         chunks: Sequence[int | None],
         owners: Sequence[Owner],
+        *,
+        rebuild: bool = True,
     ) -> None:
-        """Add rows at the tail (scanned with a mask until the next rebuild)."""
+        """Add rows at the tail (scanned with a mask until the next rebuild).
+
+        `rebuild=False` leaves a due rebuild to the next write (`maybe_rebuild`).
+        """
         m = len(rowids)
         start, end = self.n, self.n + m
         self._reserve(end)
@@ -171,7 +195,8 @@ class VectorStore:
         self.live += m
         for rowid in np.asarray(rowids)[bad].tolist():
             self.remove(rowid)
-        self._maybe_rebuild()
+        if rebuild:
+            self._maybe_rebuild()
 
     def remove(self, rowid: int) -> bool:
         """Flag a row dead; return whether it was cached."""
@@ -192,6 +217,10 @@ class VectorStore:
         """Return the rowids of every cached live row."""
         live: I64 = self.rowids[: self.n][self.alive[: self.n]]
         return live
+
+    def maybe_rebuild(self) -> None:
+        """Rebuild the sorted matrix if its tail or dead rows have grown past their share."""
+        self._maybe_rebuild()
 
     def _maybe_rebuild(self) -> None:
         tail, dead = self.n - self.n_main, len(self.dead)
@@ -247,10 +276,13 @@ class VectorStore:
                     main.append((*found, False))
         elif ctype is not None:
             main = [(s, e, False) for (_, t), (s, e) in self.ranges.items() if t == ctype]
-            if len(main) > _MAX_SLICES:
-                main = [(0, self.n_main, True)]
         else:
             main = [(0, self.n_main, False)]
+        main = _coalesce(main)
+        if len(main) > 1:
+            first, last = main[0][0], main[-1][1]
+            if len(main) > _MAX_SLICES or 3 * sum(e - s for s, e, _ in main) >= last - first:
+                main = [(first, last, True)]
         tail = [(self.n_main, self.n, ctype is not None or codes is not None)]
         return [s for s in main + tail if s[1] > s[0]]
 
@@ -337,16 +369,34 @@ class VectorStore:
     def _score(self, rows: F32, aux: F32, query: F32, out: F32) -> None:
         """Write float32 scores (larger is nearer) of `rows` (with their auxiliaries) into `out`."""
         if self.metric == "cosine":
-            np.matmul(rows, query, out=out)
+            _dot(rows, query, out)
             out *= aux
         elif self.metric == "l2":
-            np.matmul(rows, query, out=out)
+            _dot(rows, query, out)
             out *= 2.0
             out -= aux
         else:
             for lo in range(0, len(rows), _L1_BLOCK_ROWS):
                 block = rows[lo : lo + _L1_BLOCK_ROWS]
                 np.negative(np.abs(block - query).sum(axis=1), out=out[lo : lo + len(block)])
+
+
+def _dot(rows: F32, query: F32, out: F32) -> None:
+    if len(rows) < _BLAS_MIN_ROWS:
+        np.einsum("ij,j->i", rows, query, out=out)
+    else:
+        np.matmul(rows, query, out=out)
+
+
+def _coalesce(slices: list[tuple[int, int, bool]]) -> list[tuple[int, int, bool]]:
+    """Return unmasked row ranges sorted, with ranges that touch joined into one."""
+    joined: list[tuple[int, int, bool]] = []
+    for start, end, mask in sorted(slices):
+        if joined and joined[-1][1] == start and not mask and not joined[-1][2]:
+            joined[-1] = (joined[-1][0], end, False)
+        else:
+            joined.append((start, end, mask))
+    return joined
 
 
 def _auxiliary(metric: Metric, vectors: F32) -> tuple[F32, float, npt.NDArray[np.bool_]]:
@@ -367,26 +417,3 @@ def _auxiliary(metric: Metric, vectors: F32) -> tuple[F32, float, npt.NDArray[np
     if metric == "l2":
         return np.where(bad, 0.0, squares).astype(np.float32), largest, bad
     return np.zeros(len(vectors), np.float32), largest, bad
-
-
-def read_vectors(
-    conn: apsw.Connection, dimensions: int, places: I64, into: F32
-) -> npt.NDArray[np.bool_]:
-    """Copy every row's vector, in id order, to `into[places[i]]`; return which rows had one.
-
-    One pass over the table with the vectors streamed straight into the matrix (no list of blobs
-    held); a blob of the wrong size leaves its row out.
-    """
-    present = np.zeros(len(places), np.bool_)
-    if not len(places):
-        return present
-    row_bytes = dimensions * 4
-    target = memoryview(into.reshape(-1).view(np.uint8).data)
-    for i, (blob,) in enumerate(conn.execute(_VECTORS_BY_ID)):
-        if i >= len(places):
-            break  # rows added after the layout was read: the next sync picks them up
-        if len(blob) == row_bytes:
-            at = int(places[i]) * row_bytes
-            target[at : at + row_bytes] = blob
-            present[i] = True
-    return present
