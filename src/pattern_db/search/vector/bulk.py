@@ -2,9 +2,8 @@
 
 The one bulk write of the `embeddings` table: `vector.insert_embeddings` and `pattern_db.ingest`
 both go through `write_vectors` inside their write transaction and `publish` after it, which
-hands the committed rows to this handle's cache (so it stays warm without reading them back).
-Inside a caller's `db.transaction()` nothing is handed over: the cache sees the new generation
-at its next query and reads the rows then.
+hands the rows to this handle's cache (so it stays warm without reading them back): applied when
+committed, recorded in the transaction's overlay inside a caller's `db.transaction()`.
 """
 
 from __future__ import annotations
@@ -105,9 +104,7 @@ def publish(
     write: VectorWrite,
     removed: Sequence[int] = (),
 ) -> None:
-    """Hand a committed write to the handle's cache (nothing while a transaction is open)."""
-    if conn.in_transaction:
-        return
+    """Hand a write to the handle's cache: applied if committed, recorded inside a transaction."""
     cache = existing_cache(handle)
     if cache is not None:
-        cache.apply(write.meta, write.generation, removed, write.added)
+        cache.after_write(conn, write.meta, write.generation, removed, write.added)
