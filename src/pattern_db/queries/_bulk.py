@@ -15,13 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 import apsw
 
 from pattern_db.codec import json_text
-from pattern_db.errors import DRIVER_ERRORS, AlreadyExists, ConstraintViolation, translate
+from pattern_db.errors import (
+    DRIVER_ERRORS,
+    AlreadyExists,
+    ConstraintViolation,
+    InvalidData,
+    translate,
+)
 from pattern_db.models.memory import CONSTELLATION_OWNER
+
+R = TypeVar("R")
+Row = TypeVar("Row")
 
 __all__ = ["check_agents", "check_unique", "insert_many"]
 
@@ -107,6 +116,26 @@ def check_unique(ids: Sequence[str], entity: str) -> None:
             error.add_note(f"row {index + 1} of {len(ids)}; nothing of the batch was written")
             raise error
         seen.add(value)
+
+
+def encode_batch(
+    records: Sequence[R], encode: Callable[[R], Row], entity: str, ids: Sequence[str]
+) -> list[Row]:
+    """Encode every record of a batch after checking `ids` for repeats; errors name the record.
+
+    Raises:
+        AlreadyExists: an id repeats in the batch.
+        InvalidData: a field is invalid (a note names the record).
+    """
+    check_unique(ids, entity)
+    rows = []
+    for record, record_id in zip(records, ids, strict=True):
+        try:
+            rows.append(encode(record))
+        except InvalidData as exc:
+            exc.add_note(f"in {entity} {record_id}")
+            raise
+    return rows
 
 
 def check_agents(conn: apsw.Connection, agent_ids: Sequence[str], entity: str) -> None:

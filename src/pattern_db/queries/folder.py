@@ -19,7 +19,7 @@ from pattern_db.models.folder import (
     FolderAttachment,
     FolderFile,
 )
-from pattern_db.queries._bulk import check_unique, insert_many
+from pattern_db.queries._bulk import encode_batch, insert_many
 from pattern_db.queries._rows import fetch_all, fetch_one, write_one
 from pattern_db.timeutil import now_ts
 
@@ -227,16 +227,7 @@ def encode_passages(passages: Sequence[FilePassage]) -> list[tuple[Any, ...]]:
         AlreadyExists: an id repeats in `passages`.
         InvalidData: a field is invalid (the note names the record).
     """
-    check_unique([p.id for p in passages], "file passage")
-    encode = _PASSAGE.encode
-    rows = []
-    for passage in passages:
-        try:
-            rows.append(encode(passage))
-        except InvalidData as exc:
-            exc.add_note(f"in file passage {passage.id}")
-            raise
-    return rows
+    return encode_batch(passages, _PASSAGE.encode, "file passage", [p.id for p in passages])
 
 
 def insert_passage_rows(

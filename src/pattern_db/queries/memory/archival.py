@@ -11,14 +11,14 @@ import apsw
 from pattern_db import _validate
 from pattern_db.codec import codec_for, ts_text
 from pattern_db.connection import Executor, scalar
-from pattern_db.errors import InvalidData, translate_errors
+from pattern_db.errors import translate_errors
 from pattern_db.models.memory import (
     ArchivalEntry,
     MemoryBlock,
     MemoryPermission,
     SharedBlockAttachment,
 )
-from pattern_db.queries._bulk import check_agents, check_unique, insert_many
+from pattern_db.queries._bulk import check_agents, encode_batch, insert_many
 from pattern_db.queries._rows import fetch_all, fetch_one
 from pattern_db.queries.memory._common import BLOCK, decode_block
 from pattern_db.timeutil import now_ts
@@ -155,16 +155,7 @@ def encode_archival_entries(entries: Sequence[ArchivalEntry]) -> list[tuple[Any,
         AlreadyExists: an id repeats in `entries`.
         InvalidData: a field is invalid (the note names the record).
     """
-    check_unique([e.id for e in entries], "archival entry")
-    encode = _ENTRY.encode
-    rows = []
-    for entry in entries:
-        try:
-            rows.append(encode(entry))
-        except InvalidData as exc:
-            exc.add_note(f"in archival entry {entry.id}")
-            raise
-    return rows
+    return encode_batch(entries, _ENTRY.encode, "archival entry", [e.id for e in entries])
 
 
 def insert_archival_rows(

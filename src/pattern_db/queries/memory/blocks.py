@@ -15,9 +15,9 @@ from pattern_db import _validate
 from pattern_db.codec import json_text
 from pattern_db.compression import DEFAULT_COMPRESSION_THRESHOLD, compress_snapshot
 from pattern_db.connection import Executor
-from pattern_db.errors import InvalidData, NotFound, translate_errors
+from pattern_db.errors import NotFound, translate_errors
 from pattern_db.models.memory import MemoryBlock, MemoryBlockType, MemoryPermission
-from pattern_db.queries._bulk import check_agents, check_unique, insert_many
+from pattern_db.queries._bulk import check_agents, encode_batch, insert_many
 from pattern_db.queries._rows import write_one
 from pattern_db.queries.memory._common import (
     BLOCK,
@@ -218,15 +218,9 @@ def encode_blocks(blocks: Sequence[MemoryBlock], threshold: int) -> list[list[An
         AlreadyExists: an id repeats in `blocks`.
         InvalidData: a field is invalid (the note names the record).
     """
-    check_unique([b.id for b in blocks], BLOCK_ENTITY)
-    rows = []
-    for block in blocks:
-        try:
-            rows.append(encode_block(block, threshold))
-        except InvalidData as exc:
-            exc.add_note(f"in memory block {block.id}")
-            raise
-    return rows
+    return encode_batch(
+        blocks, lambda b: encode_block(b, threshold), BLOCK_ENTITY, [b.id for b in blocks]
+    )
 
 
 def insert_block_rows(
